@@ -1,0 +1,1 @@
+"""Bakery's dynamic providers: Pulumi adapters over the workflows in ``providers.aws``."""

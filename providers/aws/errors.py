@@ -1,0 +1,119 @@
+"""Every exception Bakery raises, one class per failure a user must act on.
+
+    BakeryError
+    ├── InvalidInputError         a prop or config value is wrong; names the field and the fix
+    │   ├── InstanceUnsuitableError   the source instance cannot be baked (gone, terminated,
+    │   │                             instance-store root, ...)
+    │   ├── ImageNameTakenError       another image already uses the AMI name
+    │   └── StackConfigError          several stack-config problems, reported at once
+    ├── WaitError                 a bounded wait did not reach its goal
+    │   ├── WaitTimeoutError          the deadline passed; carries the last state seen
+    │   └── WaitFailedError           the resource reached a failure state
+    ├── InstanceNotRestoredError  the source instance could not be put back in its state
+    └── RolloutError              an instance refresh failed, was cancelled or rolled back
+
+Messages name the field or resource, what was found and what to do about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class BakeryError(Exception):
+    """Base of every Bakery error."""
+
+
+class InvalidInputError(BakeryError):
+    """A single bad input: ``field`` was ``found``; ``fix`` says what to do."""
+
+    def __init__(self, field: str, found: object, fix: str) -> None:
+        self.field = field
+        self.found = found
+        self.fix = fix
+        super().__init__(f"{field} is {found!r}: {fix}")
+
+
+class InstanceUnsuitableError(InvalidInputError):
+    """The source instance exists but cannot be baked (or does not exist)."""
+
+
+class ImageNameTakenError(InvalidInputError):
+    """An image not made by this bake already has the AMI name."""
+
+    def __init__(self, name: str, image_id: str) -> None:
+        super().__init__(
+            "name",
+            name,
+            f"image {image_id} already uses this AMI name in the region; "
+            "choose another name or leave name unset for a generated one",
+        )
+        self.image_id = image_id
+
+
+class StackConfigError(InvalidInputError):
+    """Every problem found in the stack config, raised once."""
+
+    def __init__(self, problems: Sequence[InvalidInputError]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        BakeryError.__init__(
+            self, f"invalid stack config ({len(self.problems)} problems):\n{lines}"
+        )
+        first = self.problems[0] if self.problems else None
+        self.field = first.field if first else ""
+        self.found = first.found if first else None
+        self.fix = first.fix if first else ""
+
+
+class WaitError(BakeryError):
+    """A bounded wait ended without success."""
+
+    def __init__(self, resource: str, goal: str, state: object, elapsed_s: float, why: str) -> None:
+        self.resource = resource
+        self.goal = goal
+        self.state = state
+        self.elapsed_s = elapsed_s
+        super().__init__(
+            f"{resource} did not become {goal}: {why} after {elapsed_s:.0f}s (last state: {state})"
+        )
+
+
+class WaitTimeoutError(WaitError):
+    """The deadline passed; raise the timeout or find out why AWS is slow."""
+
+    def __init__(self, resource: str, goal: str, state: object, elapsed_s: float) -> None:
+        super().__init__(resource, goal, state, elapsed_s, "timed out")
+
+
+class WaitFailedError(WaitError):
+    """The resource reached a state it cannot leave towards the goal."""
+
+    def __init__(self, resource: str, goal: str, state: object, elapsed_s: float) -> None:
+        super().__init__(resource, goal, state, elapsed_s, "reached a failure state")
+
+
+class InstanceNotRestoredError(BakeryError):
+    """The instance could not be returned to the state it was found in."""
+
+    def __init__(self, instance_id: str, wanted: str, cause: BaseException) -> None:
+        self.instance_id = instance_id
+        self.wanted = wanted
+        super().__init__(
+            f"instance {instance_id} could not be returned to {wanted!r} ({cause}); "
+            f"it may be left stopped: start it with "
+            f"`aws ec2 start-instances --instance-ids {instance_id}` and re-run `pulumi up`"
+        )
+
+
+class RolloutError(BakeryError):
+    """An instance refresh did not finish successfully."""
+
+    def __init__(self, group: str, refresh_id: str, status: str, reason: str) -> None:
+        self.group = group
+        self.refresh_id = refresh_id
+        self.status = status
+        self.reason = reason
+        super().__init__(
+            f"instance refresh {refresh_id} of group {group} ended {status}: {reason or 'no reason given'}"
+        )

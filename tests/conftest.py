@@ -1,0 +1,69 @@
+"""Shared fixtures: a moto-backed AWS, clients, a fake clock and Pulumi mocks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+REGION = "us-east-1"
+
+# Fake credentials for moto, set before any boto3 client exists. Their values are
+# searched for in state and logs by the credential tests.
+FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "AKIATESTINGBAKERY0001",
+    "AWS_SECRET_ACCESS_KEY": "bakery-testing-secret-key-do-not-leak",
+    "AWS_SESSION_TOKEN": "bakery-testing-session-token",
+    "AWS_DEFAULT_REGION": REGION,
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+}
+for _k, _v in FAKE_ENV.items():
+    os.environ[_k] = _v
+os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """An in-process moto AWS, faithful where Bakery needs it (tests/moto_ext)."""
+    from moto import mock_aws
+
+    from tests.moto_ext import faithful_images
+
+    with faithful_images.installed(), mock_aws():
+        yield
+
+
+@pytest.fixture
+def ec2(aws: None) -> Any:
+    from providers.aws.clients import make_client
+
+    return make_client("ec2", region=REGION)
+
+
+@pytest.fixture
+def autoscaling(aws: None) -> Any:
+    from providers.aws.clients import make_client
+
+    return make_client("autoscaling", region=REGION)
+
+
+class FakeClock:
+    """A monotonic clock that only moves when something sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
