@@ -115,5 +115,6 @@ class RolloutError(BakeryError):
         self.status = status
         self.reason = reason
         super().__init__(
-            f"instance refresh {refresh_id} of group {group} ended {status}: {reason or 'no reason given'}"
+            f"instance refresh {refresh_id} of group {group} ended {status}: "
+            f"{reason or 'no reason given'}"
         )

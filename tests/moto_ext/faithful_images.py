@@ -32,7 +32,7 @@ def _register_image(self: AmisResponse) -> Any:
                 "InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {ami.id}"
             )
     result = _original_register(self)
-    ami = backend.amis[result.result["ImageId"]]
+    ami = backend.amis[result.result["ImageId"]]  # type: ignore[attr-defined]
     # Forget moto's invented snapshot: the image is made of the snapshots it names.
     backend.snapshots.pop(ami.ebs_snapshot.id, None)
     ami._faithful_mappings = self._get_param("BlockDeviceMappings", [])
@@ -54,7 +54,7 @@ def _register_image(self: AmisResponse) -> Any:
 def _block_device_mappings(self: Ami) -> list[dict[str, Any]]:
     mappings = getattr(self, "_faithful_mappings", None)
     if mappings is None:
-        return _original_mappings.fget(self)  # type: ignore[attr-defined, no-any-return]
+        return _original_mappings.fget(self)  # type: ignore[attr-defined]
     return list(mappings)
 
 
