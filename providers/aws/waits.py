@@ -87,6 +87,12 @@ WAITS: dict[str, Waiter] = {
         WaitSpec(deadline_s=15 * MINUTE, first_delay_s=1.0, max_delay_s=15.0),
         Acceptors(_states("stopped"), _states("pending", "terminated", "shutting-down")),
     ),
+    # Wait out a transition someone else started (e.g. an interrupted run's stop).
+    "instance_settled": Waiter(
+        "running or stopped",
+        WaitSpec(deadline_s=15 * MINUTE, first_delay_s=1.0, max_delay_s=15.0),
+        Acceptors(_states("running", "stopped"), _states("shutting-down", "terminated")),
+    ),
     "instance_running": Waiter(
         "running",
         WaitSpec(deadline_s=15 * MINUTE, first_delay_s=1.0, max_delay_s=15.0),
@@ -173,3 +179,18 @@ def every(
             report(elapsed, state)
 
     return on_progress
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """Time as a workflow sees it: injected so tests and benchmarks control it."""
+
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    rand: Callable[[], float] = random.random
+    # Progress lines reach the `pulumi up` display: one per state change, else this often.
+    progress_every_s: float = 30.0
+
+    def throttle(self, report: ProgressFn) -> ProgressFn:
+        """``report`` limited to state changes and one line per ``progress_every_s``."""
+        return every(self.progress_every_s, report, clock=self.clock)

@@ -1,0 +1,212 @@
+"""AMIs of a bake: register from snapshots, find, wait, tag, deregister with snapshots.
+
+Images are found by the ``bakery:bake-id`` tag (set at registration) and by name
+(unique per account and region), so a retry adopts what an interrupted run made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from providers.aws import tags
+from providers.aws.errors import ImageNameTakenError
+from providers.aws.snapshots import delete_snapshots, find_snapshots
+from providers.aws.source_instance import SourceInstance
+from providers.aws.waits import WAITS, Outcome, Pacing, WaitSpec, wait_until
+
+Log = Callable[[str], None]
+_IMAGE_GONE = ("InvalidAMIID.NotFound", "InvalidAMIID.Unavailable", "InvalidAMIID.Malformed")
+# Iops applies to these volume types only; Throughput to gp3 only.
+_IOPS_TYPES = frozenset({"io1", "io2", "gp3"})
+
+
+def block_device_mappings(
+    source: SourceInstance, snapshots: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """One EBS mapping per volume, mirroring the instance's devices.
+
+    Encrypted and KmsKeyId are left out on purpose: a volume made from a snapshot
+    takes the snapshot's encryption and key, and EC2 refuses an encryption value
+    beside a SnapshotId (EC2 API reference, EbsBlockDevice.Encrypted).
+    """
+    mappings = []
+    for volume in source.volumes:
+        ebs: dict[str, Any] = {
+            "SnapshotId": snapshots[volume.volume_id],
+            "VolumeSize": volume.size_gib,
+            "VolumeType": volume.volume_type,
+            "DeleteOnTermination": volume.delete_on_termination,
+        }
+        if volume.volume_type in _IOPS_TYPES and volume.iops:
+            ebs["Iops"] = volume.iops
+        if volume.volume_type == "gp3" and volume.throughput:
+            ebs["Throughput"] = volume.throughput
+        mappings.append({"DeviceName": volume.device_name, "Ebs": ebs})
+    return mappings
+
+
+def register_image(
+    ec2: Any,
+    source: SourceInstance,
+    snapshots: Mapping[str, str],
+    *,
+    name: str,
+    description: str,
+    image_tags: Mapping[str, str],
+) -> str:
+    """Register an AMI from a snapshot set, tagged at registration.
+
+    AWS calls: RegisterImage.
+
+    Raises:
+        ImageNameTakenError: an image not of this bake has the name (the caller
+            adopts one of its own bake first, see ``find_image``).
+    """
+    params: dict[str, Any] = {
+        "Name": name,
+        "Description": description,
+        "Architecture": source.architecture,
+        "RootDeviceName": source.root_device_name,
+        "VirtualizationType": source.virtualization_type,
+        "BlockDeviceMappings": block_device_mappings(source, snapshots),
+        "TagSpecifications": tags.spec("image", image_tags),
+    }
+    if source.ena_support is not None:
+        params["EnaSupport"] = source.ena_support
+    if source.sriov_net_support:
+        params["SriovNetSupport"] = source.sriov_net_support
+    if source.boot_mode:
+        params["BootMode"] = source.boot_mode
+    if source.imds_support:
+        params["ImdsSupport"] = source.imds_support
+    try:
+        return str(ec2.register_image(**params)["ImageId"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "InvalidAMIName.Duplicate":
+            taken = find_image_by_name(ec2, name)
+            raise ImageNameTakenError(name, taken["ImageId"] if taken else "?") from exc
+        raise
+
+
+def find_image_by_name(ec2: Any, name: str) -> dict[str, Any] | None:
+    """Our image with this exact name, if any (names are unique per region)."""
+    images = ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": [name]}])[
+        "Images"
+    ]
+    return images[0] if images else None
+
+
+def find_images(ec2: Any, key: str, value: str) -> list[dict[str, Any]]:
+    """Every image we own whose tag ``key`` is ``value``."""
+    return list(
+        ec2.describe_images(Owners=["self"], Filters=[{"Name": f"tag:{key}", "Values": [value]}])[
+            "Images"
+        ]
+    )
+
+
+def describe_image(ec2: Any, image_id: str) -> dict[str, Any] | None:
+    """The image, or None when it is gone (deregistered or never existed)."""
+    try:
+        images = ec2.describe_images(ImageIds=[image_id])["Images"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _IMAGE_GONE:
+            return None
+        raise
+    if not images or images[0].get("State") == "deregistered":
+        return None
+    return images[0]
+
+
+def wait_for_image(
+    ec2: Any,
+    image_id: str,
+    *,
+    pacing: Pacing,
+    spec: WaitSpec | None = None,
+    log: Log | None = None,
+) -> None:
+    """Wait until the image is available.
+
+    AWS calls: DescribeImages (polls).
+    """
+    waiter = WAITS["image_available"]
+
+    def probe() -> tuple[Outcome, object]:
+        image = describe_image(ec2, image_id)
+        if image is None:
+            return Outcome.RETRY, "not visible yet"
+        return waiter.acceptors.classify([image["State"]]), image["State"]
+
+    on_progress = None
+    if log is not None:
+        say = log
+
+        def report(elapsed: float, state: object) -> None:
+            say(f"image {image_id} is {state} ({elapsed:.0f}s)")
+
+        on_progress = pacing.throttle(report)
+    wait_until(
+        probe,
+        spec or waiter.spec,
+        resource=f"image {image_id}",
+        goal=waiter.goal,
+        on_progress=on_progress,
+        clock=pacing.clock,
+        sleep=pacing.sleep,
+        rand=pacing.rand,
+    )
+
+
+def image_snapshot_ids(ec2: Any, image: Mapping[str, Any]) -> list[str]:
+    """The snapshots behind an image: from its mappings and from its bake id tag."""
+    ids = {
+        m["Ebs"]["SnapshotId"]
+        for m in image.get("BlockDeviceMappings", [])
+        if m.get("Ebs", {}).get("SnapshotId")
+    }
+    bake_id = tags.to_dict(image.get("Tags")).get(tags.BAKE_ID)
+    if bake_id:
+        ids.update(s["SnapshotId"] for s in find_snapshots(ec2, tags.BAKE_ID, bake_id))
+    return sorted(ids)
+
+
+def tag_image(
+    ec2: Any, image_id: str, snapshot_ids: list[str], image_tags: Mapping[str, str]
+) -> None:
+    """Tag the image and its snapshots (idempotent; also repairs tag drift).
+
+    AWS calls: CreateTags.
+    """
+    ec2.create_tags(Resources=[image_id, *snapshot_ids], Tags=tags.to_list(image_tags))
+
+
+def untag_image(ec2: Any, image_id: str, snapshot_ids: list[str], keys: list[str]) -> None:
+    """Remove tag keys from the image and its snapshots.
+
+    AWS calls: DeleteTags.
+    """
+    if keys:
+        ec2.delete_tags(
+            Resources=[image_id, *snapshot_ids], Tags=[{"Key": k} for k in sorted(keys)]
+        )
+
+
+def deregister_image(ec2: Any, image: Mapping[str, Any]) -> list[str]:
+    """Deregister the image, then delete its snapshots; gone counts as done.
+
+    AWS calls: DeregisterImage, DescribeSnapshots, DeleteSnapshot.
+
+    Returns:
+        Snapshot ids that could not be deleted because still in use.
+    """
+    snapshot_ids = image_snapshot_ids(ec2, image)
+    try:
+        ec2.deregister_image(ImageId=image["ImageId"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in _IMAGE_GONE:
+            raise
+    return delete_snapshots(ec2, snapshot_ids)

@@ -1,0 +1,38 @@
+"""Bakery's tag keys and the small conversions between AWS tag lists and dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+PREFIX = "bakery:"
+BAKE_ID = "bakery:bake-id"
+LINEAGE = "bakery:lineage"
+BAKED_AT = "bakery:baked-at"
+SOURCE_INSTANCE = "bakery:source-instance"
+DOWNTIME_S = "bakery:downtime-seconds"
+RETIRED_AT = "bakery:retired-at"
+# On the source instance while a bake holds it stopped: who stopped it, and the state
+# to put back. A retry after a crash reads these to restore what the first run found.
+STOPPED_BY = "bakery:stopped-by"
+RESTORE_STATE = "bakery:restore-state"
+
+
+def to_dict(tag_list: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
+    """AWS ``[{"Key":..,"Value":..}]`` to a dict."""
+    return {t["Key"]: t.get("Value", "") for t in tag_list or ()}
+
+
+def to_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    """A dict to AWS ``[{"Key":..,"Value":..}]``, sorted for stable requests."""
+    return [{"Key": k, "Value": str(v)} for k, v in sorted(tags.items())]
+
+
+def user_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The tags a user owns: everything but Bakery's own and AWS's reserved ones."""
+    return {k: v for k, v in tags.items() if not k.startswith((PREFIX, "aws:"))}
+
+
+def spec(resource_type: str, tags: Mapping[str, str]) -> list[dict[str, Any]]:
+    """A TagSpecifications list: tag at creation, so nothing exists untagged."""
+    return [{"ResourceType": resource_type, "Tags": to_list(tags)}]
