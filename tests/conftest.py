@@ -35,6 +35,32 @@ def aws() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A real HTTP moto endpoint on 127.0.0.1 (free port), faithful like ``aws``."""
+    from moto.server import ThreadedMotoServer
+
+    from tests.moto_ext import faithful_images
+
+    with faithful_images.installed():
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def moto_endpoint(moto_server: str) -> str:
+    """The session moto server, reset to empty for this test."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"))
+    return moto_server
+
+
 @pytest.fixture
 def ec2(aws: None) -> Any:
     from providers.aws.clients import make_client

@@ -69,15 +69,33 @@ def _delete_snapshot(self: EBSBackend, snapshot_id: str) -> Any:
     return _original_delete_snapshot(self, snapshot_id)
 
 
-@contextmanager
-def installed() -> Iterator[None]:
-    """Patch moto for the duration of the block (in-process or ThreadedMotoServer)."""
+_depth = 0
+
+
+def install() -> None:
+    """Patch moto for good (a moto server process that serves tests)."""
     AmisResponse.register_image = _register_image  # type: ignore[method-assign]
     Ami.block_device_mappings = property(_block_device_mappings)  # type: ignore[method-assign, assignment]
     EBSBackend.delete_snapshot = _delete_snapshot  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """Put moto back as it was."""
+    AmisResponse.register_image = _original_register  # type: ignore[method-assign]
+    Ami.block_device_mappings = _original_mappings  # type: ignore[method-assign]
+    EBSBackend.delete_snapshot = _original_delete_snapshot  # type: ignore[method-assign]
+
+
+@contextmanager
+def installed() -> Iterator[None]:
+    """Patch moto for the duration of the block (in-process or ThreadedMotoServer); nests."""
+    global _depth
+    if _depth == 0:
+        install()
+    _depth += 1
     try:
         yield
     finally:
-        AmisResponse.register_image = _original_register  # type: ignore[method-assign]
-        Ami.block_device_mappings = _original_mappings  # type: ignore[method-assign]
-        EBSBackend.delete_snapshot = _original_delete_snapshot  # type: ignore[method-assign]
+        _depth -= 1
+        if _depth == 0:
+            uninstall()

@@ -1,0 +1,499 @@
+"""The bake workflow against moto: in-process and over HTTP (ThreadedMotoServer)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import botocore.endpoint
+import pytest
+from moto import mock_aws
+
+from providers.aws import tags
+from providers.aws.baked_image import (
+    BakeRequest,
+    bake_id_for,
+    bake_image,
+    check_bake,
+    describe_baked_image,
+    release_image,
+)
+from providers.aws.clients import make_client
+from providers.aws.errors import (
+    ImageNameTakenError,
+    InstanceNotRestoredError,
+    InstanceUnsuitableError,
+    WaitTimeoutError,
+)
+from providers.aws.waits import Pacing
+from scripts.seed_golden_instance import seed_golden_instance
+from tests.conftest import REGION, FakeClock
+from tests.moto_ext import faithful_images
+from tests.recording import CallRecorder, FaultInjector, Throttler
+
+LINEAGE = "bakery/test/golden"
+
+
+def _request(instance_id: str, bake: str = "bake-1", **overrides: Any) -> BakeRequest:
+    fields: dict[str, Any] = {
+        "instance_id": instance_id,
+        "name": f"golden-{bake}",
+        "bake_id": bake,
+        "lineage": LINEAGE,
+        "tags": {"team": "platform", "env": "test"},
+    }
+    fields.update(overrides)
+    return BakeRequest(**fields)
+
+
+class Ticker:
+    """A wall clock for ``now``: each call one second later (orders a lineage)."""
+
+    def __init__(self) -> None:
+        self.at = datetime(2026, 11, 30, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.at += timedelta(seconds=1)
+        return self.at
+
+
+@pytest.fixture
+def pacing(fake_clock: FakeClock) -> Pacing:
+    return Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
+
+
+@pytest.fixture(params=["in-process", "server"])
+def clients(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any]]:
+    """(ec2, kms) against moto in-process, then against a moto HTTP server."""
+    if request.param == "in-process":
+        with faithful_images.installed(), mock_aws():
+            yield make_client("ec2", region=REGION), make_client("kms", region=REGION)
+    else:
+        url = request.getfixturevalue("moto_endpoint")
+        yield (
+            make_client("ec2", region=REGION, endpoint_url=url),
+            make_client("kms", region=REGION, endpoint_url=url),
+        )
+
+
+def _state(ec2: Any, instance_id: str) -> str:
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    return str(instance["State"]["Name"])
+
+
+def _instance_tags(ec2: Any, instance_id: str) -> dict[str, str]:
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    return tags.to_dict(instance.get("Tags"))
+
+
+def _lineage_images(ec2: Any) -> list[dict[str, Any]]:
+    return list(
+        ec2.describe_images(
+            Owners=["self"], Filters=[{"Name": f"tag:{tags.LINEAGE}", "Values": [LINEAGE]}]
+        )["Images"]
+    )
+
+
+def _all_snapshot_ids(ec2: Any) -> set[str]:
+    return {s["SnapshotId"] for s in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]}
+
+
+def test_bake_image_three_volumes_registers_mirroring_mappings(clients, pacing) -> None:
+    ec2, kms = clients
+    instance_id = seed_golden_instance(ec2, kms)
+    calls = CallRecorder().attach(ec2)
+
+    info = bake_image(ec2, _request(instance_id), pacing=pacing)
+
+    (sent,) = calls.of("RegisterImage")
+    snapshots = {
+        s["SnapshotId"]: s
+        for s in ec2.describe_snapshots(SnapshotIds=list(info.snapshot_ids))["Snapshots"]
+    }
+    volumes = {
+        v["Attachments"][0]["Device"]: v
+        for v in ec2.describe_volumes(
+            Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]}]
+        )["Volumes"]
+    }
+    mappings = {m["DeviceName"]: m["Ebs"] for m in sent["BlockDeviceMappings"]}
+    assert sorted(mappings) == ["/dev/sda1", "/dev/sdf", "/dev/sdg"]
+    for device, ebs in mappings.items():
+        volume = volumes[device]
+        assert snapshots[ebs["SnapshotId"]]["VolumeId"] == volume["VolumeId"]
+        assert ebs["VolumeSize"] == volume["Size"]
+        assert ebs["VolumeType"] == volume["VolumeType"]
+        assert ebs["DeleteOnTermination"] is False
+        # EC2 refuses an encryption value beside a SnapshotId: it comes from the snapshot.
+        assert "Encrypted" not in ebs and "KmsKeyId" not in ebs
+    assert mappings["/dev/sdg"]["Iops"] == 6000
+    assert mappings["/dev/sdg"]["Throughput"] == 500
+    assert "Iops" not in mappings["/dev/sdf"]  # gp2: iops follow size, never sent
+    assert snapshots[mappings["/dev/sdf"]["SnapshotId"]]["Encrypted"] is True
+    assert sent["RootDeviceName"] == "/dev/sda1"
+    assert sent["Name"] == "golden-bake-1"
+    assert sent["Architecture"] == "x86_64"
+    assert {t["Key"] for t in sent["TagSpecifications"][0]["Tags"]} >= {tags.BAKE_ID, "team"}
+    assert info.root_device_name == "/dev/sda1"
+    assert info.source_instance_id == instance_id
+
+
+def test_bake_image_tags_every_artifact_with_user_tags_and_bake_id(clients, pacing) -> None:
+    ec2, kms = clients
+    instance_id = seed_golden_instance(ec2, kms)
+
+    info = bake_image(ec2, _request(instance_id), pacing=pacing)
+
+    image = ec2.describe_images(ImageIds=[info.image_id])["Images"][0]
+    resources = [image, *ec2.describe_snapshots(SnapshotIds=list(info.snapshot_ids))["Snapshots"]]
+    assert len(resources) == 4
+    for resource in resources:
+        found = tags.to_dict(resource["Tags"])
+        assert found["team"] == "platform" and found["env"] == "test"
+        assert found[tags.BAKE_ID] == "bake-1"
+        assert found[tags.LINEAGE] == LINEAGE
+    assert _all_snapshot_ids(ec2) == set(info.snapshot_ids)
+
+
+def test_bake_image_restarts_instance_before_waiting_for_snapshots(clients, pacing) -> None:
+    ec2, kms = clients
+    instance_id = seed_golden_instance(ec2, kms)
+    calls = CallRecorder().attach(ec2)
+
+    bake_image(ec2, _request(instance_id), pacing=pacing)
+
+    ops = calls.ops()
+    assert ops.index("StopInstances") < ops.index("CreateSnapshots") < ops.index("StartInstances")
+    first_snapshot_wait = calls.index("DescribeSnapshots", SnapshotIds=True)
+    assert ops.index("StartInstances") < first_snapshot_wait
+    assert _state(ec2, instance_id) == "running"
+    assert tags.STOPPED_BY not in _instance_tags(ec2, instance_id)
+
+
+def test_bake_image_stopped_instance_stays_stopped(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    ec2.stop_instances(InstanceIds=[instance_id])
+    calls = CallRecorder().attach(ec2)
+
+    info = bake_image(ec2, _request(instance_id), pacing=pacing)
+
+    assert "StopInstances" not in calls.ops() and "StartInstances" not in calls.ops()
+    assert _state(ec2, instance_id) == "stopped"
+    assert info.downtime_seconds == 0.0
+
+
+def test_bake_image_without_stop_snapshots_running_instance(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    calls = CallRecorder().attach(ec2)
+
+    bake_image(ec2, _request(instance_id, stop_instance=False), pacing=pacing)
+
+    assert "StopInstances" not in calls.ops()
+    assert calls.of("CreateSnapshots")[0]["InstanceSpecification"]["InstanceId"] == instance_id
+    assert _state(ec2, instance_id) == "running"
+
+
+def test_bake_image_restore_state_false_leaves_instance_stopped(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+
+    bake_image(ec2, _request(instance_id, restore_state=False), pacing=pacing)
+
+    assert _state(ec2, instance_id) == "stopped"
+    assert tags.STOPPED_BY not in _instance_tags(ec2, instance_id)
+
+
+def test_bake_image_fault_at_every_call_restores_instance_and_retry_leaves_one_image(
+    pacing,
+) -> None:
+    with faithful_images.installed(), mock_aws():
+        ec2 = make_client("ec2", region=REGION)
+        instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+        calls = CallRecorder().attach(ec2)
+        bake_image(ec2, _request(instance_id), pacing=pacing)
+        total = len(calls.calls)
+    assert total >= 15
+
+    failed_ops: set[str] = set()
+    tolerated_ops: set[str] = set()
+    for fail_at in range(total):
+        with faithful_images.installed(), mock_aws():
+            ec2 = make_client("ec2", region=REGION)
+            instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+            injector = FaultInjector(fail_at).attach(ec2)
+
+            where = f"fault at call {fail_at} ({injector.failed_op or '?'})"
+            try:
+                bake_image(ec2, _request(instance_id), pacing=pacing)
+            except Exception as exc:
+                failed_ops.add(injector.failed_op)
+                assert "injected" in repr(exc) + repr(exc.__cause__), where
+                if _state(ec2, instance_id) != "running":
+                    # Only a fault in the restore itself may leave it down, and then loudly.
+                    assert isinstance(exc, InstanceNotRestoredError), where
+            else:
+                tolerated_ops.add(injector.failed_op)  # e.g. the source image lookup
+
+            retry = make_client("ec2", region=REGION)
+            info = bake_image(retry, _request(instance_id), pacing=pacing)
+
+            assert _state(retry, instance_id) == "running", where
+            images = _lineage_images(retry)
+            assert [i["ImageId"] for i in images] == [info.image_id], where
+            assert _all_snapshot_ids(retry) == set(info.snapshot_ids), where
+            assert len(info.snapshot_ids) == 3, where
+            assert tags.STOPPED_BY not in _instance_tags(retry, instance_id), where
+    assert {
+        "StopInstances",
+        "CreateSnapshots",
+        "StartInstances",
+        "RegisterImage",
+        "CreateTags",
+        "DescribeSnapshots",
+        "DescribeImages",
+        "DescribeInstances",
+    } <= failed_ops
+    assert tolerated_ops <= {"DescribeImages"}  # only the optional source-image lookup
+
+
+def test_bake_image_throttled_third_of_calls_succeeds(ec2, pacing, monkeypatch) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    slept: list[float] = []
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", slept.append)
+    throttler = Throttler(every=3).attach(ec2)
+
+    info = bake_image(ec2, _request(instance_id), pacing=pacing)
+
+    assert throttler.throttled >= 8
+    assert len(slept) == throttler.throttled  # botocore's standard retry backed off each time
+    assert _state(ec2, instance_id) == "running"
+    assert [i["ImageId"] for i in _lineage_images(ec2)] == [info.image_id]
+
+
+def test_bake_image_unknown_instance_raises_before_any_change(ec2, pacing) -> None:
+    calls = CallRecorder().attach(ec2)
+
+    with pytest.raises(InstanceUnsuitableError, match=r"instance_id.*no such instance"):
+        bake_image(ec2, _request("i-0123456789abcdef0"), pacing=pacing)
+
+    assert set(calls.ops()) <= {"DescribeInstances"}
+
+
+def test_bake_image_terminated_instance_raises_before_any_change(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    calls = CallRecorder().attach(ec2)
+
+    with pytest.raises(InstanceUnsuitableError, match="terminated"):
+        bake_image(ec2, _request(instance_id), pacing=pacing)
+
+    assert not [op for op in calls.ops() if not op.startswith("Describe")]
+
+
+def test_bake_image_instance_store_root_raises_before_any_change(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+
+    def instance_store(parsed: dict[str, Any], **_: Any) -> None:
+        # moto only makes EBS-backed instances; AWS reports instance-store roots so.
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                instance["RootDeviceType"] = "instance-store"
+
+    ec2.meta.events.register("after-call.ec2.DescribeInstances", instance_store)
+    calls = CallRecorder().attach(ec2)
+
+    with pytest.raises(InstanceUnsuitableError, match="instance-store"):
+        bake_image(ec2, _request(instance_id), pacing=pacing)
+
+    assert not [op for op in calls.ops() if not op.startswith("Describe")]
+    assert _state(ec2, instance_id) == "running"
+
+
+def test_bake_image_name_taken_by_other_image_raises_before_any_change(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    other = ec2.register_image(Name="golden-bake-1", RootDeviceName="/dev/sda1")["ImageId"]
+    calls = CallRecorder().attach(ec2)
+
+    with pytest.raises(ImageNameTakenError, match=other):
+        bake_image(ec2, _request(instance_id), pacing=pacing)
+
+    assert not [op for op in calls.ops() if not op.startswith("Describe")]
+    assert _state(ec2, instance_id) == "running"
+    assert check_bake(ec2, _request(instance_id))[0].field == "name"
+
+
+def test_bake_image_after_crash_with_instance_stopped_restores_running(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    # What a run killed between StopInstances and StartInstances leaves behind.
+    ec2.create_tags(
+        Resources=[instance_id],
+        Tags=tags.to_list({tags.STOPPED_BY: "bake-0", tags.RESTORE_STATE: "running"}),
+    )
+    ec2.stop_instances(InstanceIds=[instance_id])
+
+    bake_image(ec2, _request(instance_id), pacing=pacing)
+
+    assert _state(ec2, instance_id) == "running"
+    assert tags.STOPPED_BY not in _instance_tags(ec2, instance_id)
+
+
+def test_bake_image_adopts_snapshots_of_same_bake_without_stopping(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    req = _request(instance_id)
+
+    def die(**_: Any) -> None:
+        raise RuntimeError("killed before RegisterImage")
+
+    ec2.meta.events.register("before-call.ec2.RegisterImage", die)
+    with pytest.raises(RuntimeError):
+        bake_image(ec2, req, pacing=pacing)
+    ec2.meta.events.unregister("before-call.ec2.RegisterImage", die)
+    calls = CallRecorder().attach(ec2)
+
+    info = bake_image(ec2, req, pacing=pacing)
+
+    assert "StopInstances" not in calls.ops() and "CreateSnapshots" not in calls.ops()
+    assert _all_snapshot_ids(ec2) == set(info.snapshot_ids)
+
+
+def test_bake_image_snapshot_wait_times_out_with_state_and_restored_instance(
+    ec2, pacing, monkeypatch
+) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+
+    def pending(parsed: dict[str, Any], **_: Any) -> None:
+        for snap in parsed.get("Snapshots", []):
+            snap["State"], snap["Progress"] = "pending", "40%"
+
+    ec2.meta.events.register("after-call.ec2.DescribeSnapshots", pending)
+
+    with pytest.raises(WaitTimeoutError, match=r"snapshots .* 0/3 completed, 40%"):
+        bake_image(ec2, _request(instance_id, timeouts_min={"snapshots": 5}), pacing=pacing)
+
+    assert _state(ec2, instance_id) == "running"
+
+
+def test_check_bake_reports_every_problem_without_changes(ec2) -> None:
+    calls = CallRecorder().attach(ec2)
+
+    problems = check_bake(ec2, _request("i-0123456789abcdef0"))
+
+    assert [p.field for p in problems] == ["instance_id"]
+    assert all(op.startswith("Describe") for op in calls.ops())
+
+
+def test_bake_id_for_same_inputs_is_stable_and_history_matters() -> None:
+    inputs = {"instance_id": "i-1", "triggers": ["a"]}
+    assert bake_id_for(LINEAGE, inputs, None) == bake_id_for(LINEAGE, dict(inputs), None)
+    assert bake_id_for(LINEAGE, inputs, "old") != bake_id_for(LINEAGE, inputs, None)
+    assert bake_id_for(LINEAGE, {**inputs, "triggers": ["b"]}, None) != bake_id_for(
+        LINEAGE, inputs, None
+    )
+
+
+def _bake_series(ec2: Any, instance_id: str, pacing: Pacing, count: int, keep: int) -> list[str]:
+    """Bake ``count`` times as Pulumi replaces: create the new, then release the old."""
+    now = Ticker()
+    ids: list[str] = []
+    for n in range(count):
+        info = bake_image(ec2, _request(instance_id, bake=f"bake-{n}"), pacing=pacing, now=now)
+        if ids:
+            old = describe_baked_image(ec2, ids[-1])
+            release_image(
+                ec2,
+                ids[-1],
+                lineage=LINEAGE,
+                snapshot_ids=list(old.snapshot_ids) if old else [],
+                keep_previous=keep,
+                retain_on_delete=False,
+                now=now,
+            )
+        ids.append(info.image_id)
+    return ids
+
+
+def test_release_image_three_rebakes_keep_previous_one_leaves_current_and_previous(
+    ec2, pacing
+) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+
+    ids = _bake_series(ec2, instance_id, pacing, count=3, keep=1)
+
+    remaining = {i["ImageId"]: i for i in _lineage_images(ec2)}
+    assert set(remaining) == {ids[1], ids[2]}
+    assert tags.RETIRED_AT in tags.to_dict(remaining[ids[1]]["Tags"])
+    assert tags.RETIRED_AT not in tags.to_dict(remaining[ids[2]]["Tags"])
+    expected = set()
+    for image_id in ids[1:]:
+        expected |= set(describe_baked_image(ec2, image_id).snapshot_ids)
+    assert _all_snapshot_ids(ec2) == expected
+    assert len(expected) == 6
+
+
+def test_release_image_keep_previous_zero_removes_replaced_image(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+
+    ids = _bake_series(ec2, instance_id, pacing, count=2, keep=0)
+
+    assert [i["ImageId"] for i in _lineage_images(ec2)] == [ids[1]]
+
+
+def test_release_image_destroy_removes_whole_lineage(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    ids = _bake_series(ec2, instance_id, pacing, count=2, keep=1)
+    current = describe_baked_image(ec2, ids[-1])
+
+    report = release_image(
+        ec2,
+        ids[-1],
+        lineage=LINEAGE,
+        snapshot_ids=list(current.snapshot_ids),
+        keep_previous=1,
+        retain_on_delete=False,
+    )
+
+    assert set(report.deregistered) == set(ids)
+    assert _lineage_images(ec2) == []
+    assert _all_snapshot_ids(ec2) == set()
+
+
+def test_release_image_destroy_with_retain_on_delete_keeps_everything(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    ids = _bake_series(ec2, instance_id, pacing, count=1, keep=1)
+
+    release_image(
+        ec2, ids[0], lineage=LINEAGE, snapshot_ids=[], keep_previous=1, retain_on_delete=True
+    )
+
+    assert [i["ImageId"] for i in _lineage_images(ec2)] == ids
+
+
+def test_release_image_already_deregistered_succeeds_and_deletes_snapshots(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    info = bake_image(ec2, _request(instance_id), pacing=pacing)
+    ec2.deregister_image(ImageId=info.image_id)
+
+    release_image(
+        ec2,
+        info.image_id,
+        lineage=LINEAGE,
+        snapshot_ids=list(info.snapshot_ids),
+        keep_previous=1,
+        retain_on_delete=False,
+    )
+
+    assert _all_snapshot_ids(ec2) == set()
+    assert describe_baked_image(ec2, info.image_id) is None
+
+
+def test_bake_image_new_bake_discards_abandoned_partial_snapshots(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    abandoned = ec2.create_snapshots(
+        InstanceSpecification={"InstanceId": instance_id},
+        TagSpecifications=tags.spec("snapshot", {tags.BAKE_ID: "bake-old", tags.LINEAGE: LINEAGE}),
+    )["Snapshots"]
+
+    info = bake_image(ec2, _request(instance_id), pacing=pacing)
+
+    assert not {s["SnapshotId"] for s in abandoned} & _all_snapshot_ids(ec2)
+    assert _all_snapshot_ids(ec2) == set(info.snapshot_ids)
