@@ -1,0 +1,387 @@
+"""BakedImage: a Pulumi dynamic resource for "an AMI baked from this instance".
+
+The provider adapts ``providers.aws.baked_image`` to Pulumi's contract: props in,
+a bake request to the workflow, its result out as outputs. It holds no clients
+and no credentials (Pulumi pickles it into the state); each method builds the
+clients it needs from the standard boto3 credential chain.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pulumi
+from botocore.exceptions import BotoCoreError, ClientError
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from providers.aws import validation
+from providers.aws.baked_image import (
+    BakedImageInfo,
+    BakeRequest,
+    bake_id_for,
+    bake_image,
+    check_bake,
+    describe_baked_image,
+    release_image,
+    update_baked_image,
+)
+from providers.aws.clients import make_client
+from providers.aws.errors import InvalidInputError
+
+# The engine's marker for a value not known until apply (pulumi.runtime.rpc.UNKNOWN).
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+DEFAULTS: dict[str, Any] = {
+    "description": "",
+    "triggers": [],
+    "stop_instance": True,
+    "restore_state": True,
+    "tags": {},
+    "keep_previous": 1,
+    "retain_on_delete": False,
+    "timeouts": {},
+}
+# Inputs whose change needs a new image (Pulumi replaces: new image first, old after).
+REPLACE_KEYS = (
+    "instance_id",
+    "name",
+    "triggers",
+    "stop_instance",
+    "region",
+    "endpoint_url",
+    "lineage",
+    "bake_id",
+)
+# Inputs AWS (or Bakery alone) can change in place.
+UPDATE_KEYS = (
+    "description",
+    "tags",
+    "keep_previous",
+    "retain_on_delete",
+    "restore_state",
+    "timeouts",
+)
+# What defines a bake: these feed the deterministic bake id.
+BAKE_KEYS = ("instance_id", "name", "triggers", "stop_instance", "region", "endpoint_url")
+OUTPUT_KEYS = (
+    "image_id",
+    "snapshot_ids",
+    "root_device_name",
+    "architecture",
+    "source_instance_id",
+    "created_at",
+    "downtime_seconds",
+)
+
+
+def _known(value: Any) -> bool:
+    return value != UNKNOWN
+
+
+def _unset(value: Any) -> bool:
+    return value is None or value == UNKNOWN
+
+
+def _canonical(value: Any) -> Any:
+    """Numbers as Pulumi sends them (floats) compare equal to ints; dicts sorted."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str), parse_float=float)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return float(a) == float(b)
+    return bool(_canonical(a) == _canonical(b))
+
+
+def _log(props: Mapping[str, Any], message: str) -> None:
+    """One progress line; the engine shows the dynamic host's stderr under the resource."""
+    pulumi.log.info(f"bakery {props.get('lineage', '?')}: {message}")
+
+
+def _ec2(props: Mapping[str, Any]) -> Any:
+    return make_client("ec2", region=props.get("region"), endpoint_url=props.get("endpoint_url"))
+
+
+def _request(props: Mapping[str, Any]) -> BakeRequest:
+    return BakeRequest(
+        instance_id=props["instance_id"],
+        name=props["name"],
+        bake_id=props["bake_id"],
+        lineage=props["lineage"],
+        description=props.get("description") or "",
+        tags=dict(props.get("tags") or {}),
+        stop_instance=bool(props.get("stop_instance", True)),
+        restore_state=bool(props.get("restore_state", True)),
+        timeouts_min=dict(props.get("timeouts") or {}),
+    )
+
+
+def _outputs(info: BakedImageInfo) -> dict[str, Any]:
+    return {
+        "image_id": info.image_id,
+        "snapshot_ids": list(info.snapshot_ids),
+        "name": info.name,
+        "root_device_name": info.root_device_name,
+        "architecture": info.architecture,
+        "source_instance_id": info.source_instance_id,
+        "created_at": info.created_at,
+        "downtime_seconds": info.downtime_seconds,
+    }
+
+
+def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Props without the engine's own keys and without outputs."""
+    return {k: v for k, v in props.items() if not k.startswith("__") and k not in OUTPUT_KEYS}
+
+
+class BakedImageProvider(ResourceProvider):
+    """CRUD for BakedImage. Pickled into state: plain data only, no clients."""
+
+    # Nothing secret is captured, so the pickled provider need not be a secret.
+    serialize_as_secret_always = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.default_region: str | None = None
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Take ``aws:region`` from the stack config as the default region."""
+        self.default_region = req.config.get("aws:region")
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate every input (one failure per bad field), fill defaults, derive
+        ``region``, ``bake_id`` and a generated ``name``. Reads AWS only when a bake
+        will happen, and never changes anything."""
+        inputs = {k: v for k, v in news.items() if k not in OUTPUT_KEYS}
+        for key, default in DEFAULTS.items():
+            if inputs.get(key) is None:
+                inputs[key] = default
+        if inputs.get("region") is None:
+            inputs["region"] = (
+                self.default_region or boto3.session.Session().region_name or "us-east-1"
+            )
+        problems = self._check_fields(inputs)
+        user_named = not _unset(inputs.get("name"))
+        if not problems and all(_known(inputs.get(k)) for k in BAKE_KEYS if k != "name"):
+            key_inputs = {k: inputs.get(k) for k in BAKE_KEYS if k != "name"}
+            key_inputs["name"] = inputs.get("name") if user_named else None
+            old_key = {k: olds.get(k) for k in BAKE_KEYS if k != "name"}
+            old_key["name"] = olds.get("name") if olds.get("user_named") else None
+            rebake = not olds or not _same(old_key, key_inputs)
+            if not rebake:
+                inputs["bake_id"] = olds["bake_id"]
+            else:
+                inputs["bake_id"] = bake_id_for(
+                    inputs["lineage"], key_inputs, olds.get("bake_id") if olds else None
+                )
+            if not user_named:
+                base = validation.safe_image_name(str(inputs["lineage"]).rsplit("/", 1)[-1])
+                inputs["name"] = f"{base[:100]}-{inputs['bake_id'][:10]}"
+            elif rebake and olds and olds.get("name") == inputs["name"]:
+                problems.append(
+                    InvalidInputError(
+                        "name",
+                        inputs["name"],
+                        "a re-bake registers the new AMI before the old one is retired and "
+                        "AMI names are unique per region; change name together with the "
+                        "triggers, or leave name unset for a generated one",
+                    )
+                )
+            if rebake and not problems:
+                problems += self._check_aws(inputs)
+        else:
+            inputs.setdefault("bake_id", UNKNOWN)
+            if not user_named:
+                inputs["name"] = UNKNOWN
+        inputs["user_named"] = user_named
+        return CheckResult(inputs, [CheckFailure(p.field, str(p)) for p in problems])
+
+    @staticmethod
+    def _check_fields(inputs: Mapping[str, Any]) -> list[InvalidInputError]:
+        def known(key: str) -> bool:
+            return _known(inputs.get(key))
+
+        problems: list[InvalidInputError] = []
+        if _unset(inputs.get("instance_id")) and known("instance_id"):
+            problems.append(
+                InvalidInputError("instance_id", None, "required: the golden instance's id")
+            )
+        elif known("instance_id"):
+            problems += validation.check_instance_id(inputs["instance_id"])
+        if not _unset(inputs.get("name")):
+            problems += validation.check_image_name(inputs["name"])
+        rules = [
+            ("description", validation.check_description),
+            ("triggers", validation.check_triggers),
+            ("tags", validation.check_tags),
+            ("region", validation.check_region),
+            ("endpoint_url", validation.check_endpoint_url),
+            ("timeouts", validation.check_timeouts),
+        ]
+        for key, rule in rules:
+            if known(key):
+                problems += rule(inputs.get(key), key)
+        for flag in ("stop_instance", "restore_state", "retain_on_delete"):
+            if known(flag):
+                problems += validation.check_bool(inputs.get(flag), flag)
+        if known("keep_previous"):
+            problems += validation.check_count(inputs.get("keep_previous"), "keep_previous")
+        return problems
+
+    @staticmethod
+    def _check_aws(inputs: Mapping[str, Any]) -> list[InvalidInputError]:
+        """The instance exists and is bakeable, and the name is free (read-only)."""
+        try:
+            return check_bake(_ec2(inputs), _request(inputs))
+        except (BotoCoreError, ClientError) as exc:
+            # Unreachable or no credentials at preview: create repeats these checks
+            # before it touches anything, so skipping here is safe.
+            _log(inputs, f"skipped AWS checks at preview ({exc.__class__.__name__}: {exc})")
+            return []
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Replace on what needs a new image; update in place what AWS can change.
+
+        ``olds`` are the old outputs. A replacement creates the new image before
+        the old one is released (delete_before_replace=False)."""
+        replaces = [k for k in REPLACE_KEYS if not _same(olds.get(k), news.get(k))]
+        updates = [k for k in UPDATE_KEYS if not _same(olds.get(k), news.get(k))]
+        why = [k for k in replaces if k not in ("bake_id", "name") or news.get("user_named")]
+        if replaces:
+            reason = ", ".join(why) or "bake_id"
+            _log(news, f"re-bake of {news.get('instance_id')} because {reason} changed")
+        return DiffResult(
+            changes=bool(replaces or updates),
+            replaces=replaces,
+            delete_before_replace=False,
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Bake (or adopt the interrupted bake of the same bake id) and report outputs."""
+        info = bake_image(_ec2(props), _request(props), log=lambda m: _log(props, m))
+        _log(props, f"baked {info.image_id}; instance down {info.downtime_seconds:.0f}s")
+        return CreateResult(info.image_id, {**_inputs_of(props), **_outputs(info)})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Report a deregistered image as gone (empty id); pick up tag and description drift."""
+        info = describe_baked_image(_ec2(props), id_)
+        if info is None:
+            return ReadResult("", {})
+        outs = {**_inputs_of(props), **_outputs(info)}
+        outs["tags"] = info.user_tags
+        outs["description"] = info.description
+        return ReadResult(id_, outs)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Apply tag and description changes to the image and its snapshots."""
+        update_baked_image(
+            _ec2(news),
+            id_,
+            old_tags=olds.get("tags") or {},
+            new_tags=news.get("tags") or {},
+            old_description=olds.get("description") or "",
+            new_description=news.get("description") or "",
+        )
+        outs = {k: olds[k] for k in (*OUTPUT_KEYS, "name") if k in olds}
+        return UpdateResult({**_inputs_of(news), **outs})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Retire on replacement (kept for rollback per keep_previous), remove on destroy."""
+        report = release_image(
+            _ec2(props),
+            id_,
+            lineage=props["lineage"],
+            snapshot_ids=list(props.get("snapshot_ids") or []),
+            keep_previous=int(props.get("keep_previous", 1)),
+            retain_on_delete=bool(props.get("retain_on_delete", False)),
+        )
+        if report.retired:
+            _log(props, f"retired {id_} (kept for rollback)")
+        if report.deregistered:
+            _log(props, f"deregistered {', '.join(report.deregistered)} and their snapshots")
+        if report.snapshots_in_use:
+            _log(props, f"left snapshots still in use: {', '.join(report.snapshots_in_use)}")
+
+
+@dataclass(kw_only=True)
+class BakedImageArgs:
+    """Inputs of a BakedImage. Only ``instance_id`` is required."""
+
+    instance_id: pulumi.Input[str]
+    """The golden instance (EBS-backed) to image."""
+    name: pulumi.Input[str] | None = None
+    """AMI name; default: the resource name plus a short bake id."""
+    description: pulumi.Input[str] | None = None
+    triggers: pulumi.Input[Sequence[Any]] | None = None
+    """Any change re-bakes (e.g. a patch date or package versions)."""
+    stop_instance: pulumi.Input[bool] = True
+    """Stop for a consistent image; False takes crash-consistent snapshots while running."""
+    restore_state: pulumi.Input[bool] = True
+    """Return the instance to the state it was found in after the bake."""
+    tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
+    """Tags on the AMI and every snapshot."""
+    region: pulumi.Input[str] | None = None
+    endpoint_url: pulumi.Input[str] | None = None
+    """A local AWS endpoint (moto, LocalStack); never set for real AWS."""
+    keep_previous: pulumi.Input[int] = 1
+    """How many replaced images stay registered for rollback."""
+    retain_on_delete: pulumi.Input[bool] = False
+    """On destroy, keep the image and its lineage in AWS."""
+    timeouts: pulumi.Input[Mapping[str, float]] | None = None
+    """Wait deadlines in minutes: ``instance``, ``snapshots``, ``image``."""
+
+    def to_props(self) -> dict[str, Any]:
+        """The dynamic resource's input props."""
+        return {
+            "instance_id": self.instance_id,
+            "name": self.name,
+            "description": self.description,
+            "triggers": self.triggers,
+            "stop_instance": self.stop_instance,
+            "restore_state": self.restore_state,
+            "tags": self.tags,
+            "region": self.region,
+            "endpoint_url": self.endpoint_url,
+            "keep_previous": self.keep_previous,
+            "retain_on_delete": self.retain_on_delete,
+            "timeouts": self.timeouts,
+        }
+
+
+class BakedImage(pulumi.dynamic.Resource, module="bakery", name="BakedImage"):
+    """An AMI baked from a golden instance; a change of ``triggers`` re-bakes."""
+
+    image_id: pulumi.Output[str]
+    snapshot_ids: pulumi.Output[list[str]]
+    name: pulumi.Output[str]
+    root_device_name: pulumi.Output[str]
+    architecture: pulumi.Output[str]
+    source_instance_id: pulumi.Output[str]
+    created_at: pulumi.Output[str]
+    downtime_seconds: pulumi.Output[float]
+    bake_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: BakedImageArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = args.to_props()
+        props["lineage"] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
+        for key in (*OUTPUT_KEYS, "bake_id"):
+            props[key] = None
+        super().__init__(BakedImageProvider(), resource_name, props, opts)
