@@ -32,7 +32,7 @@ def _register_image(self: AmisResponse) -> Any:
                 "InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {ami.id}"
             )
     result = _original_register(self)
-    ami = backend.amis[result.result["ImageId"]]  # type: ignore[index]
+    ami = backend.amis[result.result["ImageId"]]
     # Forget moto's invented snapshot: the image is made of the snapshots it names.
     backend.snapshots.pop(ami.ebs_snapshot.id, None)
     ami._faithful_mappings = self._get_param("BlockDeviceMappings", [])
