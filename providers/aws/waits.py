@@ -82,9 +82,11 @@ HOUR = 3600.0
 # SnapshotCompleted has no failure acceptor there, so "error" is added; ImageAvailable
 # only fails on "failed", so the other terminal states are added.
 WAITS: dict[str, Waiter] = {
+    # The instance is down while these run: poll often (capped at 4 s, jittered) so a
+    # bake adds little to stop + start. DescribeInstances is cheap to throttle-budget.
     "instance_stopped": Waiter(
         "stopped",
-        WaitSpec(deadline_s=15 * MINUTE, first_delay_s=1.0, max_delay_s=15.0),
+        WaitSpec(deadline_s=15 * MINUTE, first_delay_s=1.0, max_delay_s=4.0),
         Acceptors(_states("stopped"), _states("pending", "terminated", "shutting-down")),
     ),
     # Wait out a transition someone else started (e.g. an interrupted run's stop).
@@ -95,7 +97,7 @@ WAITS: dict[str, Waiter] = {
     ),
     "instance_running": Waiter(
         "running",
-        WaitSpec(deadline_s=15 * MINUTE, first_delay_s=1.0, max_delay_s=15.0),
+        WaitSpec(deadline_s=15 * MINUTE, first_delay_s=1.0, max_delay_s=4.0),
         Acceptors(_states("running"), _states("shutting-down", "terminated", "stopping")),
     ),
     # Big volumes take hours for their first snapshot.
@@ -194,3 +196,36 @@ class Pacing:
     def throttle(self, report: ProgressFn) -> ProgressFn:
         """``report`` limited to state changes and one line per ``progress_every_s``."""
         return every(self.progress_every_s, report, clock=self.clock)
+
+
+# Rollout waits (providers/aws/rollout.py). AWS has no waiter for instance refreshes;
+# the states are InstanceRefreshStatus in botocore's autoscaling service-2.json
+# (2011-01-01). A refresh's deadline is the user's rollout timeout (with_deadline).
+_REFRESH_FAILED = ("Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed")
+WAITS.update(
+    {
+        "instance_refresh_successful": Waiter(
+            "Successful",
+            WaitSpec(deadline_s=1 * HOUR, first_delay_s=5.0, max_delay_s=30.0),
+            Acceptors(_states("Successful"), _states(*_REFRESH_FAILED)),
+        ),
+        # Wait out a refresh someone else started (towards another configuration).
+        "instance_refresh_ended": Waiter(
+            "ended",
+            WaitSpec(deadline_s=1 * HOUR, first_delay_s=5.0, max_delay_s=30.0),
+            Acceptors(_states("Successful", *_REFRESH_FAILED), _states()),
+        ),
+        # States made up by the probe: "healthy" when the desired capacity is InService,
+        # Healthy and on the image; "gone" when the group disappeared.
+        "group_healthy": Waiter(
+            "InService and healthy",
+            WaitSpec(deadline_s=30 * MINUTE, first_delay_s=5.0, max_delay_s=30.0),
+            Acceptors(_states("healthy"), _states("gone")),
+        ),
+        "group_deleted": Waiter(
+            "deleted",
+            WaitSpec(deadline_s=15 * MINUTE, first_delay_s=2.0, max_delay_s=15.0),
+            Acceptors(_states("gone"), _states()),
+        ),
+    }
+)

@@ -1,0 +1,188 @@
+"""moto extension: state changes that take time, as on AWS.
+
+In moto every state change is instant, so waits succeed on the first poll and a
+bake has no "middle". With this installed, against a clock of the caller's choice
+(a fake clock for benchmarks, ``time.monotonic`` in a test server):
+
+- StopInstances: ``stopping`` for ``stop_s``, then ``stopped``;
+- StartInstances: ``pending`` for ``start_s``, then ``running``;
+- a new snapshot: ``pending`` (progress rising) for ``snapshot_s``, then ``completed``;
+- a new image: ``pending`` for ``image_s``, then ``available``.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from moto.ec2.models.amis import Ami
+from moto.ec2.models.elastic_block_store import Snapshot
+from moto.ec2.models.instances import Instance
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Seconds each transition takes."""
+
+    stop_s: float = 30.0
+    start_s: float = 20.0
+    snapshot_s: float = 600.0
+    image_s: float = 300.0
+
+    def scaled(self, factor: float) -> Latency:
+        return Latency(
+            self.stop_s * factor,
+            self.start_s * factor,
+            self.snapshot_s * factor,
+            self.image_s * factor,
+        )
+
+
+_settings: dict[str, Any] = {"clock": time.monotonic, "latency": Latency()}
+_CODES = {"pending": 0, "running": 16, "stopping": 64, "stopped": 80}
+
+
+def _now() -> float:
+    return float(_settings["clock"]())
+
+
+class _TimedState:
+    """An instance state that reads ``during`` until ``until``, then ``after``."""
+
+    def __init__(self, during: str, after: str, until: float) -> None:
+        self._during, self._after, self._until = during, after, until
+        self._fixed: tuple[str, int] | None = None
+
+    def _current(self) -> tuple[str, int]:
+        if self._fixed is not None:
+            return self._fixed
+        name = self._during if _now() < self._until else self._after
+        return name, _CODES[name]
+
+    @property
+    def name(self) -> str:
+        return self._current()[0]
+
+    @name.setter
+    def name(self, value: str) -> None:  # moto's own transitions (terminate, ...) win
+        self._fixed = (value, _CODES.get(value, 48))
+
+    @property
+    def code(self) -> int:
+        return self._current()[1]
+
+    @code.setter
+    def code(self, value: int) -> None:
+        self._fixed = (self._current()[0], value)
+
+    def __copy__(self) -> Any:
+        from moto.ec2.models.instances import InstanceState
+
+        name, code = self._current()
+        return InstanceState(name, code)
+
+
+_original = {
+    "stop": Instance.stop,
+    "start": Instance.start,
+    "snapshot_init": Snapshot.__init__,
+    "snapshot_progress": Snapshot.progress,
+    "ami_init": Ami.__init__,
+}
+
+
+def _stop(self: Instance) -> Any:
+    previous = copy.copy(self._state)
+    _original["stop"](self)
+    self._state = _TimedState("stopping", "stopped", _now() + _settings["latency"].stop_s)
+    return previous
+
+
+def _start(self: Instance) -> Any:
+    previous = copy.copy(self._state)
+    _original["start"](self)
+    self._state = _TimedState("pending", "running", _now() + _settings["latency"].start_s)
+    return previous
+
+
+def _snapshot_init(self: Snapshot, *args: Any, **kwargs: Any) -> None:
+    _original["snapshot_init"](self, *args, **kwargs)
+    self._created_at = _now()
+
+
+def _snapshot_fraction(self: Snapshot) -> float:
+    created = getattr(self, "_created_at", None)
+    duration = _settings["latency"].snapshot_s
+    if created is None or duration <= 0:
+        return 1.0
+    return min(1.0, (_now() - created) / duration)
+
+
+def _snapshot_status(self: Snapshot) -> str:
+    fixed = self.__dict__.get("_status", "completed")
+    if fixed == "completed" and _snapshot_fraction(self) < 1.0:
+        return "pending"
+    return str(fixed)
+
+
+def _set_snapshot_status(self: Snapshot, value: str) -> None:
+    self.__dict__["_status"] = value
+
+
+def _snapshot_progress(self: Snapshot) -> str:
+    return f"{int(_snapshot_fraction(self) * 100)}%"
+
+
+def _ami_init(self: Ami, *args: Any, **kwargs: Any) -> None:
+    _original["ami_init"](self, *args, **kwargs)
+    self.__dict__["_ready_at"] = _now() + _settings["latency"].image_s
+
+
+def _ami_state(self: Ami) -> str:
+    fixed = self.__dict__.get("_state", "available")
+    if fixed == "available" and _now() < self.__dict__.get("_ready_at", 0.0):
+        return "pending"
+    return str(fixed)
+
+
+def _set_ami_state(self: Ami, value: str) -> None:
+    self.__dict__["_state"] = value
+
+
+def install(latency: Latency, clock: Clock = time.monotonic) -> None:
+    """Make transitions take ``latency`` seconds on ``clock``, until ``uninstall``."""
+    _settings["clock"], _settings["latency"] = clock, latency
+    Instance.stop = _stop  # type: ignore[method-assign]
+    Instance.start = _start  # type: ignore[method-assign]
+    Snapshot.__init__ = _snapshot_init  # type: ignore[method-assign]
+    Snapshot.status = property(_snapshot_status, _set_snapshot_status)  # type: ignore[assignment, method-assign]
+    Snapshot.progress = property(_snapshot_progress)  # type: ignore[assignment, method-assign]
+    Ami.__init__ = _ami_init  # type: ignore[method-assign]
+    Ami.state = property(_ami_state, _set_ami_state)  # type: ignore[assignment, method-assign]
+
+
+def uninstall() -> None:
+    """Instant transitions again (objects made meanwhile keep plain attributes)."""
+    Instance.stop = _original["stop"]  # type: ignore[method-assign]
+    Instance.start = _original["start"]  # type: ignore[method-assign]
+    Snapshot.__init__ = _original["snapshot_init"]  # type: ignore[method-assign]
+    Snapshot.progress = _original["snapshot_progress"]  # type: ignore[method-assign]
+    Ami.__init__ = _original["ami_init"]  # type: ignore[method-assign]
+    del Snapshot.status
+    del Ami.state
+
+
+@contextmanager
+def installed(latency: Latency, clock: Clock = time.monotonic) -> Iterator[None]:
+    """Transitions take ``latency`` seconds on ``clock`` inside the block."""
+    install(latency, clock)
+    try:
+        yield
+    finally:
+        uninstall()
