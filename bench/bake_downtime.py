@@ -28,14 +28,14 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
 
-from moto import mock_aws  # noqa: E402
+from moto import mock_aws
 
-from providers.aws import images, snapshots, source_instance  # noqa: E402
-from providers.aws.baked_image import BakeRequest, bake_image  # noqa: E402
-from providers.aws.clients import make_client  # noqa: E402
-from providers.aws.waits import Pacing  # noqa: E402
-from scripts.seed_golden_instance import seed_golden_instance  # noqa: E402
-from tests.moto_ext import faithful_images, latency  # noqa: E402
+from providers.aws import images, snapshots, source_instance
+from providers.aws.baked_image import BakeRequest, bake_image
+from providers.aws.clients import make_client
+from providers.aws.waits import Pacing
+from scripts.seed_golden_instance import seed_golden_instance
+from tests.moto_ext import faithful_images, latency
 
 LATENCY = latency.Latency(stop_s=30.0, start_s=20.0, snapshot_s=600.0, image_s=300.0)
 
