@@ -88,7 +88,7 @@ class _TimedState:
         return InstanceState(name, code)
 
 
-_original = {
+_original: dict[str, Any] = {
     "stop": Instance.stop,
     "start": Instance.start,
     "snapshot_init": Snapshot.__init__,
@@ -97,26 +97,26 @@ _original = {
 }
 
 
-def _stop(self: Instance) -> Any:
+def _stop(self: Any) -> Any:
     previous = copy.copy(self._state)
     _original["stop"](self)
     self._state = _TimedState("stopping", "stopped", _now() + _settings["latency"].stop_s)
     return previous
 
 
-def _start(self: Instance) -> Any:
+def _start(self: Any) -> Any:
     previous = copy.copy(self._state)
     _original["start"](self)
     self._state = _TimedState("pending", "running", _now() + _settings["latency"].start_s)
     return previous
 
 
-def _snapshot_init(self: Snapshot, *args: Any, **kwargs: Any) -> None:
+def _snapshot_init(self: Any, *args: Any, **kwargs: Any) -> None:
     _original["snapshot_init"](self, *args, **kwargs)
     self._created_at = _now()
 
 
-def _snapshot_fraction(self: Snapshot) -> float:
+def _snapshot_fraction(self: Any) -> float:
     created = getattr(self, "_created_at", None)
     duration = _settings["latency"].snapshot_s
     if created is None or duration <= 0:
@@ -124,58 +124,65 @@ def _snapshot_fraction(self: Snapshot) -> float:
     return min(1.0, (_now() - created) / duration)
 
 
-def _snapshot_status(self: Snapshot) -> str:
+def _snapshot_status(self: Any) -> str:
     fixed = self.__dict__.get("_status", "completed")
     if fixed == "completed" and _snapshot_fraction(self) < 1.0:
         return "pending"
     return str(fixed)
 
 
-def _set_snapshot_status(self: Snapshot, value: str) -> None:
+def _set_snapshot_status(self: Any, value: str) -> None:
     self.__dict__["_status"] = value
 
 
-def _snapshot_progress(self: Snapshot) -> str:
+def _snapshot_progress(self: Any) -> str:
     return f"{int(_snapshot_fraction(self) * 100)}%"
 
 
-def _ami_init(self: Ami, *args: Any, **kwargs: Any) -> None:
+def _ami_init(self: Any, *args: Any, **kwargs: Any) -> None:
     _original["ami_init"](self, *args, **kwargs)
     self.__dict__["_ready_at"] = _now() + _settings["latency"].image_s
 
 
-def _ami_state(self: Ami) -> str:
+def _ami_state(self: Any) -> str:
     fixed = self.__dict__.get("_state", "available")
     if fixed == "available" and _now() < self.__dict__.get("_ready_at", 0.0):
         return "pending"
     return str(fixed)
 
 
-def _set_ami_state(self: Ami, value: str) -> None:
+def _set_ami_state(self: Any, value: str) -> None:
     self.__dict__["_state"] = value
+
+
+def _patch(cls: Any, name: str, value: Any) -> None:
+    setattr(cls, name, value)
 
 
 def install(latency: Latency, clock: Clock = time.monotonic) -> None:
     """Make transitions take ``latency`` seconds on ``clock``, until ``uninstall``."""
     _settings["clock"], _settings["latency"] = clock, latency
-    Instance.stop = _stop  # type: ignore[method-assign]
-    Instance.start = _start  # type: ignore[method-assign]
-    Snapshot.__init__ = _snapshot_init  # type: ignore[method-assign]
-    Snapshot.status = property(_snapshot_status, _set_snapshot_status)  # type: ignore[assignment, method-assign]
-    Snapshot.progress = property(_snapshot_progress)  # type: ignore[assignment, method-assign]
-    Ami.__init__ = _ami_init  # type: ignore[method-assign]
-    Ami.state = property(_ami_state, _set_ami_state)  # type: ignore[assignment, method-assign]
+    _patch(Instance, "stop", _stop)
+    _patch(Instance, "start", _start)
+    _patch(Snapshot, "__init__", _snapshot_init)
+    _patch(Snapshot, "status", property(_snapshot_status, _set_snapshot_status))
+    _patch(Snapshot, "progress", property(_snapshot_progress))
+    _patch(Ami, "__init__", _ami_init)
+    _patch(Ami, "state", property(_ami_state, _set_ami_state))
 
 
 def uninstall() -> None:
     """Instant transitions again (objects made meanwhile keep plain attributes)."""
-    Instance.stop = _original["stop"]  # type: ignore[method-assign]
-    Instance.start = _original["start"]  # type: ignore[method-assign]
-    Snapshot.__init__ = _original["snapshot_init"]  # type: ignore[method-assign]
-    Snapshot.progress = _original["snapshot_progress"]  # type: ignore[method-assign]
-    Ami.__init__ = _original["ami_init"]  # type: ignore[method-assign]
-    del Snapshot.status
-    del Ami.state
+    for cls, name, key in (
+        (Instance, "stop", "stop"),
+        (Instance, "start", "start"),
+        (Snapshot, "__init__", "snapshot_init"),
+        (Snapshot, "progress", "snapshot_progress"),
+        (Ami, "__init__", "ami_init"),
+    ):
+        _patch(cls, name, _original[key])
+    delattr(Snapshot, "status")
+    delattr(Ami, "state")
 
 
 @contextmanager
