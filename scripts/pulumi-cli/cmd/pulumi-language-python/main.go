@@ -486,7 +486,6 @@ func (h *languageHost) InstallDependencies(req *pulumirpc.InstallDependenciesReq
 		req.GetUseLanguageVersionTools(), true, stdout, stderr); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "Finished installing dependencies")
 	return closer.Close()
 }
 
