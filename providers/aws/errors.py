@@ -118,3 +118,108 @@ class RolloutError(BakeryError):
             f"instance refresh {refresh_id} of group {group} ended {status}: "
             f"{reason or 'no reason given'}"
         )
+
+
+# Rollout errors (providers/aws/rollout.py). Tree, under RolloutError:
+#     RefreshFailedError      the refresh ended Failed/Cancelled/Rollback*; says what rollback did
+#     RefreshTimeoutError     the rollout timeout ran out; the refresh carries on in AWS
+#     GroupUnhealthyError     a group did not get its capacity InService+Healthy on the image
+# and under InvalidInputError:
+#     ImageFleetArgsError     every problem in ImageFleetArgs, raised once (fails preview)
+
+
+class RefreshFailedError(RolloutError):
+    """The refresh ended without success; ``rollback`` says what became of the group."""
+
+    def __init__(
+        self, group: str, refresh_id: str, status: str, reason: str, target: str, rollback: str
+    ) -> None:
+        self.group = group
+        self.refresh_id = refresh_id
+        self.status = status
+        self.reason = reason
+        self.target = target
+        self.rollback = rollback
+        BakeryError.__init__(
+            self,
+            f"instance refresh {refresh_id} of group {group} to {target} ended {status}: "
+            f"{reason or 'no reason given'}. {rollback}. "
+            "Fix the image or the rollout settings and run `pulumi up` again",
+        )
+
+
+class RefreshTimeoutError(RolloutError):
+    """The rollout timeout ran out while the refresh was still going; AWS carries on."""
+
+    def __init__(
+        self,
+        group: str,
+        refresh_id: str,
+        status: str,
+        percentage_complete: int,
+        elapsed_s: float,
+    ) -> None:
+        self.group = group
+        self.refresh_id = refresh_id
+        self.status = status
+        self.reason = "timed out"
+        self.percentage_complete = percentage_complete
+        self.elapsed_s = elapsed_s
+        BakeryError.__init__(
+            self,
+            f"instance refresh {refresh_id} of group {group} was still {status} "
+            f"({percentage_complete}% complete) when the rollout timeout ran out after "
+            f"{elapsed_s:.0f}s. It carries on in AWS: run `pulumi up` again to wait for it, "
+            "raise rollout_timeout_s, or stop it with `aws autoscaling "
+            f"cancel-instance-refresh --auto-scaling-group-name {group}`",
+        )
+
+
+class GroupUnhealthyError(RolloutError):
+    """A group did not get its desired capacity InService, healthy and on the image."""
+
+    def __init__(
+        self,
+        group: str,
+        image_id: str,
+        wanted: int,
+        ready: int,
+        problems: Sequence[str],
+        elapsed_s: float,
+        fix: str,
+        gone: bool = False,
+    ) -> None:
+        self.group = group
+        self.refresh_id = ""
+        self.status = "gone" if gone else "unhealthy"
+        self.image_id = image_id
+        self.wanted = wanted
+        self.ready = ready
+        self.problems = list(problems)
+        self.elapsed_s = elapsed_s
+        self.fix = fix
+        self.reason = "; ".join(self.problems)
+        if gone:
+            found = f"group {group} is gone (deleted outside this rollout)"
+        else:
+            seen = "; ".join(self.problems) or "no instances launched"
+            found = (
+                f"group {group} did not get {wanted} InService, healthy instance(s) running "
+                f"{image_id} within {elapsed_s:.0f}s: {ready} ready ({seen})"
+            )
+        BakeryError.__init__(self, f"{found}. {fix}")
+
+
+class ImageFleetArgsError(InvalidInputError):
+    """Every problem found in ImageFleetArgs, raised once so that preview shows them all."""
+
+    def __init__(self, problems: Sequence[InvalidInputError]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        BakeryError.__init__(
+            self, f"invalid ImageFleetArgs ({len(self.problems)} problem(s)):\n{lines}"
+        )
+        first = self.problems[0] if self.problems else None
+        self.field = first.field if first else ""
+        self.found = first.found if first else None
+        self.fix = first.fix if first else ""
