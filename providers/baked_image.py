@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "retain_on_delete": False,
     "timeouts": {},
 }
+# Whether the user chose the name (else Bakery generates one per bake). The CLI hides
+# "__" keys from previews, so this bookkeeping does not clutter a reviewed diff.
+USER_NAMED = "__user_named"
 # Inputs whose change needs a new image (Pulumi replaces: new image first, old after).
 REPLACE_KEYS = (
     "instance_id",
@@ -179,7 +182,7 @@ class BakedImageProvider(ResourceProvider):
             key_inputs = {k: inputs.get(k) for k in BAKE_KEYS if k != "name"}
             key_inputs["name"] = inputs.get("name") if user_named else None
             old_key = {k: olds.get(k) for k in BAKE_KEYS if k != "name"}
-            old_key["name"] = olds.get("name") if olds.get("user_named") else None
+            old_key["name"] = olds.get("name") if olds.get(USER_NAMED) else None
             rebake = not olds or not _same(old_key, key_inputs)
             if not rebake:
                 inputs["bake_id"] = olds["bake_id"]
@@ -206,7 +209,7 @@ class BakedImageProvider(ResourceProvider):
             inputs.setdefault("bake_id", UNKNOWN)
             if not user_named:
                 inputs["name"] = UNKNOWN
-        inputs["user_named"] = user_named
+        inputs[USER_NAMED] = user_named
         return CheckResult(inputs, [CheckFailure(p.field, str(p)) for p in problems])
 
     @staticmethod
@@ -259,7 +262,7 @@ class BakedImageProvider(ResourceProvider):
         the old one is released (delete_before_replace=False)."""
         replaces = [k for k in REPLACE_KEYS if not _same(olds.get(k), news.get(k))]
         updates = [k for k in UPDATE_KEYS if not _same(olds.get(k), news.get(k))]
-        why = [k for k in replaces if k not in ("bake_id", "name") or news.get("user_named")]
+        why = [k for k in replaces if k not in ("bake_id", "name") or news.get(USER_NAMED)]
         if replaces:
             reason = ", ".join(why) or "bake_id"
             _log(news, f"re-bake of {news.get('instance_id')} because {reason} changed")

@@ -9,7 +9,7 @@ import pytest
 import providers.baked_image
 from providers.aws import tags
 from providers.aws.clients import make_client
-from providers.baked_image import UNKNOWN, BakedImageProvider
+from providers.baked_image import UNKNOWN, USER_NAMED, BakedImageProvider
 from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import FAKE_ENV, REGION
 from tests.providers.host import ProviderHost
@@ -55,7 +55,7 @@ def test_check_valid_inputs_fills_defaults_bake_id_and_name(golden: str) -> None
     assert inputs["keep_previous"] == 1 and inputs["retain_on_delete"] is False
     assert len(inputs["bake_id"]) == 16
     assert inputs["name"] == f"golden-{inputs['bake_id'][:10]}"
-    assert inputs["user_named"] is False
+    assert inputs[USER_NAMED] is False
 
 
 @pytest.mark.parametrize(
