@@ -15,7 +15,7 @@ from providers.aws import tags
 from providers.aws.errors import ImageNameTakenError
 from providers.aws.snapshots import delete_snapshots, find_snapshots
 from providers.aws.source_instance import SourceInstance
-from providers.aws.waits import WAITS, Outcome, Pacing, WaitSpec, wait_until
+from providers.aws.waits import WAITS, Outcome, Pacing, WaitSpec, wait_for
 
 Log = Callable[[str], None]
 _IMAGE_GONE = ("InvalidAMIID.NotFound", "InvalidAMIID.Unavailable", "InvalidAMIID.Malformed")
@@ -141,24 +141,8 @@ def wait_for_image(
             return Outcome.RETRY, "not visible yet"
         return waiter.acceptors.classify([image["State"]]), image["State"]
 
-    on_progress = None
-    if log is not None:
-        say = log
-
-        def report(elapsed: float, state: object) -> None:
-            say(f"image {image_id} is {state} ({elapsed:.0f}s)")
-
-        on_progress = pacing.throttle(report)
-    wait_until(
-        probe,
-        spec or waiter.spec,
-        resource=f"image {image_id}",
-        goal=waiter.goal,
-        on_progress=on_progress,
-        clock=pacing.clock,
-        sleep=pacing.sleep,
-        rand=pacing.rand,
-    )
+    resource = f"image {image_id}"
+    wait_for(waiter, probe, resource=resource, pacing=pacing, spec=spec, log=log)
 
 
 def image_snapshot_ids(ec2: Any, image: Mapping[str, Any]) -> list[str]:

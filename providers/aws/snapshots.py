@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from providers.aws import tags
 from providers.aws.source_instance import SourceInstance
-from providers.aws.waits import WAITS, Outcome, Pacing, WaitSpec, wait_until
+from providers.aws.waits import WAITS, Outcome, Pacing, WaitSpec, wait_for
 
 Log = Callable[[str], None]
 # Snapshots we may delete during cleanup: gone already, or still backing an image
@@ -92,24 +92,8 @@ def wait_for_snapshots(
             return Outcome.RETRY, summary  # not yet visible (eventual consistency)
         return waiter.acceptors.classify(states), summary
 
-    on_progress = None
-    if log is not None:
-        say = log
-
-        def report(elapsed: float, state: object) -> None:
-            say(f"snapshots {state} ({elapsed:.0f}s)")
-
-        on_progress = pacing.throttle(report)
-    wait_until(
-        probe,
-        spec or waiter.spec,
-        resource=f"snapshots {', '.join(ids)}",
-        goal=waiter.goal,
-        on_progress=on_progress,
-        clock=pacing.clock,
-        sleep=pacing.sleep,
-        rand=pacing.rand,
-    )
+    resource = f"snapshots {', '.join(ids)}"
+    wait_for(waiter, probe, resource=resource, pacing=pacing, spec=spec, log=log)
 
 
 def delete_snapshots(ec2: Any, snapshot_ids: Iterable[str]) -> list[str]:

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from providers.aws import tags
 from providers.aws.errors import InstanceNotRestoredError, InstanceUnsuitableError
-from providers.aws.waits import WAITS, Acceptors, Outcome, Pacing, WaitSpec, wait_until
+from providers.aws.waits import WAITS, Acceptors, Outcome, Pacing, WaitSpec, wait_for
 
 Log = Callable[[str], None]
 
@@ -186,26 +186,9 @@ def wait_for_state(
 ) -> str:
     """Wait for the instance to reach the goal of ``WAITS[waiter_name]``."""
     waiter = WAITS[waiter_name]
-    on_progress = None
-    if log is not None:
-        say = log
-
-        def report(elapsed: float, state: object) -> None:
-            say(f"instance {instance_id} is {state} ({elapsed:.0f}s)")
-
-        on_progress = pacing.throttle(report)
-    return str(
-        wait_until(
-            _state_probe(ec2, instance_id, waiter.acceptors),
-            spec or waiter.spec,
-            resource=f"instance {instance_id}",
-            goal=waiter.goal,
-            on_progress=on_progress,
-            clock=pacing.clock,
-            sleep=pacing.sleep,
-            rand=pacing.rand,
-        )
-    )
+    probe = _state_probe(ec2, instance_id, waiter.acceptors)
+    resource = f"instance {instance_id}"
+    return str(wait_for(waiter, probe, resource=resource, pacing=pacing, spec=spec, log=log))
 
 
 def settle_instance(

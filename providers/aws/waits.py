@@ -229,3 +229,33 @@ WAITS.update(
         ),
     }
 )
+
+
+def wait_for(
+    waiter: Waiter,
+    probe: Probe,
+    *,
+    resource: str,
+    pacing: Pacing,
+    spec: WaitSpec | None = None,
+    log: Callable[[str], None] | None = None,
+) -> object:
+    """``wait_until`` for a ``WAITS`` entry, logging ``resource: state (elapsed)`` lines."""
+    on_progress = None
+    if log is not None:
+        say = log
+
+        def report(elapsed: float, state: object) -> None:
+            say(f"{resource}: {state} ({elapsed:.0f}s)")
+
+        on_progress = pacing.throttle(report)
+    return wait_until(
+        probe,
+        spec or waiter.spec,
+        resource=resource,
+        goal=waiter.goal,
+        on_progress=on_progress,
+        clock=pacing.clock,
+        sleep=pacing.sleep,
+        rand=pacing.rand,
+    )
