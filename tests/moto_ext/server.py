@@ -1,0 +1,52 @@
+"""A moto HTTP server with Bakery's moto extensions, for the engine and local runs.
+
+    python -m tests.moto_ext.server --port 0 [--latency-scale 0.02]
+
+prints ``http://127.0.0.1:<port>`` on its first line once it serves, then runs until
+killed. ``--latency-scale`` turns on tests/moto_ext/latency.py with AWS-like
+durations (stop 30 s, start 20 s, snapshots 600 s, image 300 s) times the scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import threading
+
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+from moto.server import ThreadedMotoServer
+
+from tests.moto_ext import faithful_images, instance_refresh, latency
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency-scale", type=float, default=0.0)
+    args = parser.parse_args()
+
+    extensions = contextlib.ExitStack()
+    extensions.enter_context(faithful_images.installed())
+    if args.latency_scale > 0:
+        extensions.enter_context(latency.installed(latency.Latency().scaled(args.latency_scale)))
+    extensions.enter_context(instance_refresh.installed())
+    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    print(f"http://{host}:{port}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    extensions.close()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
