@@ -1,0 +1,367 @@
+"""ImageFleet under Pulumi mocks: what it wires, and how it behaves against moto.
+
+The wiring tests record registrations (``pulumi_mocks``). The behaviour tests run
+successive ``pulumi up``s through ``moto_engine``, which creates the aws resources
+in moto and runs Bakery's rollout providers for real.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pytest
+
+from components import ImageFleet, ImageFleetArgs
+from providers.aws.errors import GroupUnhealthyError, ImageFleetArgsError, RefreshFailedError
+from providers.rollout import FLEET_TAG
+from tests.components.conftest import MotoEngine, Network, RecordingMocks
+from tests.moto_ext import instance_refresh
+
+SUBNETS = ["subnet-0a", "subnet-0b"]
+
+
+def _args(**overrides: Any) -> ImageFleetArgs:
+    fields: dict[str, Any] = {
+        "image_id": "ami-0golden",
+        "instance_type": "t3.micro",
+        "subnet_ids": SUBNETS,
+        "security_group_ids": ["sg-0web"],
+        "user_data": "#!/bin/sh\necho hello\n",
+        "min_size": 2,
+        "max_size": 4,
+        "desired_capacity": 3,
+        "health_check_type": "ELB",
+        "health_check_grace_period_s": 120,
+        "tags": {"team": "web", "env": "test"},
+    }
+    fields.update(overrides)
+    return ImageFleetArgs(**fields)
+
+
+def _up(args: ImageFleetArgs, check: Callable[[ImageFleet], Any] | None = None) -> None:
+    @pulumi.runtime.test
+    def program() -> Any:
+        fleet = ImageFleet("web", args)
+        return check(fleet) if check else fleet.group_name
+
+    program()
+
+
+# --- wiring (mocks) --------------------------------------------------------------------
+
+
+def test_image_fleet_rolling_group_references_explicit_template_version(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    _up(_args())
+
+    template = pulumi_mocks.one("launchTemplate:LaunchTemplate")
+    group = pulumi_mocks.one("group:Group")
+    assert template.inputs["imageId"] == "ami-0golden"
+    assert group.inputs["launchTemplate"] == {"id": "lt-0mock", "version": "1"}
+    assert "launchConfiguration" not in group.inputs
+    assert "instanceRefresh" not in group.inputs  # our InstanceRefresh is the source of truth
+    # The refresh, not Pulumi, moves the group to a new version (rollback stays real).
+    assert group.options["ignore_changes"] == ["launchTemplate"]
+
+
+def test_image_fleet_rolling_refresh_preferences_as_configured(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    _up(
+        _args(
+            min_healthy_percentage=75,
+            instance_warmup_s=90,
+            checkpoint_percentages=[25, 100],
+            checkpoint_delay_s=600,
+            rollout_timeout_s=1800,
+        )
+    )
+
+    refresh = pulumi_mocks.one(":InstanceRefresh")
+    assert refresh.typ == "pulumi-python:dynamic/bakery:InstanceRefresh"
+    assert {k: v for k, v in refresh.inputs.items() if k not in ("__provider", "group_name")} == {
+        "launch_template_id": "lt-0mock",
+        "launch_template_version": "1",
+        "image_id": "ami-0golden",
+        "min_healthy_percentage": 75,
+        "instance_warmup_s": 90,
+        "checkpoint_percentages": [25, 100],
+        "checkpoint_delay_s": 600,
+        "skip_matching": True,
+        "auto_rollback": True,
+        "timeout_s": 1800,
+    }
+    assert refresh.inputs["group_name"].startswith("web-")
+
+
+def test_image_fleet_rolling_default_min_healthy_is_90_with_rollback_and_skip_matching(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    _up(_args())
+
+    refresh = pulumi_mocks.one(":InstanceRefresh").inputs
+    assert refresh["min_healthy_percentage"] == 90
+    assert refresh["auto_rollback"] is True and refresh["skip_matching"] is True
+
+
+def test_image_fleet_template_gets_image_security_groups_and_encoded_user_data(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    _up(_args(iam_instance_profile="web-profile", key_name="ops"))
+
+    template = pulumi_mocks.one("launchTemplate:LaunchTemplate").inputs
+    assert template["namePrefix"] == "web-"
+    assert template["vpcSecurityGroupIds"] == ["sg-0web"]
+    assert template["iamInstanceProfile"] == {"name": "web-profile"}
+    assert template["keyName"] == "ops"
+    assert base64.b64decode(template["userData"]).decode() == "#!/bin/sh\necho hello\n"
+
+
+def test_image_fleet_tags_propagate_to_instances(pulumi_mocks: RecordingMocks) -> None:
+    _up(_args())
+
+    tags = pulumi_mocks.one("group:Group").inputs["tags"]
+    assert {t["key"]: (t["value"], t["propagateAtLaunch"]) for t in tags} == {
+        "env": ("test", True),
+        "team": ("web", True),
+        FLEET_TAG: ("project/stack/web", False),
+    }
+
+
+def test_image_fleet_group_sizes_and_health_check_as_given(pulumi_mocks: RecordingMocks) -> None:
+    _up(_args())
+
+    group = pulumi_mocks.one("group:Group").inputs
+    assert (group["minSize"], group["maxSize"], group["desiredCapacity"]) == (2, 4, 3)
+    assert group["vpcZoneIdentifiers"] == SUBNETS
+    assert (group["healthCheckType"], group["healthCheckGracePeriod"]) == ("ELB", 120)
+    assert group["namePrefix"] == "web-" and group["waitForCapacityTimeout"] == "0"
+
+
+def test_image_fleet_blue_green_template_group_replaced_new_before_old(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    _up(_args(rollout="blue_green"))
+
+    group = pulumi_mocks.one("group:Group")
+    assert group.inputs["launchTemplate"] == {"id": "lt-0mock", "version": "1"}
+    assert group.options["replace_on_changes"] == ["launchTemplate", "launchConfiguration"]
+    assert group.options["delete_before_replace"] is False
+    # The engine must never delete an old group; the cutover does, once it is safe.
+    assert group.options["retain_on_delete"] is True
+    cutover = pulumi_mocks.one(":BlueGreenCutover").inputs
+    assert cutover["image_id"] == "ami-0golden" and cutover["fleet"] == "project/stack/web"
+    assert cutover["launch_template_version"] == "1"
+    assert pulumi_mocks.of(":InstanceRefresh") == []
+
+
+def test_image_fleet_blue_green_configuration_uses_name_prefix_and_create_before_delete(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    _up(_args(rollout="blue_green", launch="configuration", iam_instance_profile="web-profile"))
+
+    config = pulumi_mocks.one("launchConfiguration:LaunchConfiguration")
+    assert config.inputs["imageId"] == "ami-0golden"
+    assert config.inputs["namePrefix"] == "web-lc-" and "name" not in config.inputs
+    assert config.inputs["userData"] == "#!/bin/sh\necho hello\n"
+    assert config.inputs["securityGroups"] == ["sg-0web"]
+    assert config.options["delete_before_replace"] is False
+    assert config.options["retain_on_delete"] is True
+    group = pulumi_mocks.one("group:Group").inputs
+    assert group["launchConfiguration"].startswith("web-lc-")
+    assert "launchTemplate" not in group
+    assert pulumi_mocks.of("launchTemplate:LaunchTemplate") == []
+    cutover = pulumi_mocks.one(":BlueGreenCutover").inputs
+    assert cutover["launch_configuration_prefix"] == "web-lc-"
+
+
+def test_image_fleet_children_are_parented_to_the_component(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    _up(_args())
+
+    component = pulumi_mocks.one("ImageFleet")
+    assert component.typ == "bakery:index:ImageFleet"
+    children = [r for r in pulumi_mocks.registrations if r is not component]
+    assert {r.name for r in children} == {"web-lt", "web-asg", "web-rollout"}
+    assert all("bakery:index:ImageFleet::web" in r.options["parent"] for r in children)
+
+
+def test_image_fleet_outputs_name_group_template_and_image(pulumi_mocks: RecordingMocks) -> None:
+    def check(fleet: ImageFleet) -> Any:
+        def verify(values: list[Any]) -> None:
+            name, arn, template, version, config, image = values
+            assert name.startswith("web-") and arn.startswith("arn:aws:")
+            assert (template, version, config, image) == ("lt-0mock", "1", None, "ami-0golden")
+
+        return pulumi.Output.all(
+            fleet.group_name,
+            fleet.group_arn,
+            fleet.launch_template_id,
+            fleet.launch_template_version,
+            fleet.launch_configuration_name,
+            fleet.image_id,
+        ).apply(verify)
+
+    _up(_args(), check)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "says"),
+    [
+        ({"min_size": 5, "max_size": 3, "desired_capacity": None}, "min_size", "max_size is 3"),
+        ({"desired_capacity": 9}, "desired_capacity", "[2, 4]"),
+        ({"subnet_ids": []}, "subnet_ids", "at least one subnet"),
+        ({"min_healthy_percentage": 120}, "min_healthy_percentage", "0 to 100"),
+        ({"launch": "configuration"}, "rollout", 'use rollout="blue_green"'),
+        ({"checkpoint_percentages": [50]}, "checkpoint_percentages", "ending at 100"),
+        ({"launch": "lc"}, "launch", '"template"'),
+    ],
+)
+def test_image_fleet_bad_input_fails_at_preview_naming_the_field(
+    pulumi_preview_mocks: RecordingMocks, overrides: dict[str, Any], field: str, says: str
+) -> None:
+    with pytest.raises(ImageFleetArgsError) as caught:
+        _up(_args(**overrides))
+
+    assert caught.value.field == field
+    assert says in str(caught.value)
+    assert pulumi_preview_mocks.registrations == []
+
+
+def test_image_fleet_several_bad_inputs_are_reported_together(
+    pulumi_preview_mocks: RecordingMocks,
+) -> None:
+    with pytest.raises(ImageFleetArgsError) as caught:
+        _up(_args(subnet_ids=[], min_healthy_percentage=-1, desired_capacity=0))
+
+    assert [p.field for p in caught.value.problems] == [
+        "subnet_ids",
+        "desired_capacity",
+        "min_healthy_percentage",
+    ]
+
+
+# --- behaviour against moto ------------------------------------------------------------
+
+
+def _moto_args(network: Network, image: str, **overrides: Any) -> ImageFleetArgs:
+    fields: dict[str, Any] = {
+        "image_id": image,
+        "instance_type": "t3.micro",
+        "subnet_ids": [network.subnet_id],
+        "min_size": 2,
+        "max_size": 4,
+        "desired_capacity": 2,
+        "tags": {"team": "web"},
+        "min_healthy_percentage": 50,
+        "rollout_timeout_s": 600,
+    }
+    fields.update(overrides)
+    return ImageFleetArgs(**fields)
+
+
+def _program(args: ImageFleetArgs) -> Callable[[], Any]:
+    def program() -> Any:
+        return ImageFleet("web", args).image_id
+
+    return program
+
+
+@pytest.mark.parametrize("launch", ["template", "configuration"])
+def test_image_fleet_blue_green_image_b_replaces_image_a_everywhere(
+    moto_engine: MotoEngine, network: Network, launch: str
+) -> None:
+    image_a, image_b = network.image("golden-a"), network.image("golden-b")
+
+    moto_engine.up(_program(_moto_args(network, image_a, rollout="blue_green", launch=launch)))
+    first = moto_engine.output("web-asg", "name")
+    moto_engine.up(_program(_moto_args(network, image_b, rollout="blue_green", launch=launch)))
+
+    second = moto_engine.output("web-asg", "name")
+    assert second != first and list(moto_engine.groups()) == [second]
+    assert moto_engine.serving_images() == [image_b, image_b]
+    assert moto_engine.output("web-cutover", "retired_groups") == [first]
+    assert moto_engine.output("web-cutover", "image_id") == image_b
+    # The old group was still there when the new one's cutover began.
+    assert moto_engine.groups_when["web-cutover"][-1] == sorted([first, second])
+    # Tags reached the instances.
+    instance = moto_engine.groups()[second][0]["InstanceId"]
+    described = moto_engine.ec2.describe_instances(InstanceIds=[instance])
+    tags = {t["Key"]: t["Value"] for t in described["Reservations"][0]["Instances"][0]["Tags"]}
+    assert tags["team"] == "web"
+    if launch == "configuration":
+        # The old configuration went after its group: no ResourceInUse (the extension
+        # refuses, as AWS does), and only the serving group's configuration is left.
+        assert moto_engine.launch_configurations() == [moto_engine.output("web-lc", "name")]
+
+
+def test_image_fleet_blue_green_unhealthy_image_fails_and_old_group_keeps_serving_then_recovers(
+    moto_engine: MotoEngine, network: Network
+) -> None:
+    good, bad, fixed = (network.image(n) for n in ("golden-a", "golden-bad", "golden-c"))
+    instance_refresh.mark_unhealthy(bad)
+    moto_engine.up(_program(_moto_args(network, good, rollout="blue_green")))
+    serving = moto_engine.output("web-asg", "name")
+
+    with pytest.raises(GroupUnhealthyError) as caught:
+        moto_engine.up(_program(_moto_args(network, bad, rollout="blue_green")))
+
+    message = str(caught.value)
+    assert "did not get 2 InService, healthy instance(s) running " + bad in message
+    assert "Unhealthy" in message and "keep serving and were not removed" in message
+    assert moto_engine.serving_images() == [good, good]
+    assert serving in moto_engine.groups()
+
+    # The next up deletes pending deletes first: the old group must survive that.
+    moto_engine.up(_program(_moto_args(network, fixed, rollout="blue_green")))
+
+    # It still served when the fixed group's cutover began; the engine only dropped it.
+    assert serving in moto_engine.groups_when["web-cutover"][-1]
+    assert ("retain", "web-asg") in moto_engine.steps
+    assert moto_engine.serving_images() == [fixed, fixed]
+    assert list(moto_engine.groups()) == [moto_engine.output("web-asg", "name")]
+
+
+def test_image_fleet_rolling_image_b_refreshes_the_group_to_the_next_version(
+    moto_engine: MotoEngine, network: Network
+) -> None:
+    image_a, image_b = network.image("golden-a"), network.image("golden-b")
+
+    moto_engine.up(_program(_moto_args(network, image_a)))
+    group = moto_engine.output("web-asg", "name")
+    assert moto_engine.output("web-rollout", "status") == "AlreadyCurrent"
+    moto_engine.up(_program(_moto_args(network, image_b)))
+
+    assert list(moto_engine.groups()) == [group]  # the same group, refreshed
+    assert moto_engine.serving_images() == [image_b, image_b]
+    described = moto_engine.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])
+    assert described["AutoScalingGroups"][0]["LaunchTemplate"]["Version"] == "2"
+    assert moto_engine.output("web-rollout", "status") == "Successful"
+    assert moto_engine.output("web-rollout", "launch_template_version") == "2"
+    assert ("update", "web-rollout") in moto_engine.steps
+
+
+def test_image_fleet_rolling_unhealthy_image_fails_with_rollback_and_old_image_serves(
+    moto_engine: MotoEngine, network: Network
+) -> None:
+    good, bad = network.image("golden-a"), network.image("golden-bad")
+    instance_refresh.mark_unhealthy(bad)
+    moto_engine.up(_program(_moto_args(network, good)))
+    group = moto_engine.output("web-asg", "name")
+
+    with pytest.raises(RefreshFailedError) as caught:
+        moto_engine.up(_program(_moto_args(network, bad)))
+
+    assert caught.value.status == "RollbackSuccessful"
+    assert "failed their health checks" in str(caught.value)
+    assert "Auto-rollback succeeded" in str(caught.value)
+    assert moto_engine.serving_images() == [good, good]
+    described = moto_engine.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])
+    assert described["AutoScalingGroups"][0]["LaunchTemplate"]["Version"] == "1"
+    # The failed update kept the refresh's old state: the next up tries version 2 again.
+    assert moto_engine.output("web-rollout", "launch_template_version") == "1"
