@@ -1,0 +1,91 @@
+"""Bakery's program: bake (or promote) a golden image, then roll it out to a fleet.
+
+Config (stack_config.py, README "Config reference") decides the shape:
+
+    bakery:bake.*          -> BakedImage "image"           (the AMI, baked here)
+    bakery:promote.*       -> PromotedImage "image"        (another stack's AMI; copy, share)
+    bakery:mode: fleet     -> ImageFleet "fleet"           (launch template + Auto Scaling group)
+
+Bake-only mode creates no ``aws:*`` resource unless the image is shared or copied.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+import stack_config
+from components.image_fleet import ImageFleet, ImageFleetArgs
+from components.promoted_image import PromotedImage, PromotedImageArgs
+from providers.aws.errors import StackConfigError
+from providers.baked_image import BakedImage, BakedImageArgs
+
+try:
+    config = stack_config.from_pulumi()
+except StackConfigError as exc:
+    # A RunError is shown as its message alone: the list of keys to fix.
+    raise pulumi.RunError(str(exc)) from exc
+
+promotion = config.promotion
+image_id: pulumi.Output[str]
+snapshot_ids: pulumi.Output[list[str]]
+if config.bake is not None:
+    bake = config.bake
+    baked = BakedImage(
+        "image",
+        BakedImageArgs(
+            instance_id=bake.instance_id,
+            name=bake.name,
+            description=bake.description,
+            triggers=list(bake.triggers),
+            stop_instance=bake.stop_instance,
+            restore_state=bake.restore_state,
+            tags=dict(bake.tags),
+            region=config.region,
+            endpoint_url=bake.endpoint_url,
+            keep_previous=bake.keep_previous,
+            retain_on_delete=bake.retain_on_delete,
+            timeouts=dict(bake.timeouts) or None,
+        ),
+    )
+    image_id, snapshot_ids = baked.image_id, baked.snapshot_ids
+    pulumi.export("source_instance_id", baked.source_instance_id)
+    pulumi.export("downtime_seconds", baked.downtime_seconds)
+    if promotion.share_with_accounts:
+        PromotedImage(
+            "image",
+            PromotedImageArgs(
+                image_id=image_id,
+                snapshot_ids=snapshot_ids,
+                share_with_accounts=promotion.share_with_accounts,
+            ),
+        )
+else:
+    promoted = PromotedImage(
+        "image",
+        PromotedImageArgs(
+            from_stack=promotion.from_stack,
+            source_region=promotion.source_region,
+            region=config.region,
+            copy=promotion.copy,
+            kms_key_id=promotion.kms_key_id,
+            share_with_accounts=promotion.share_with_accounts,
+        ),
+    )
+    image_id, snapshot_ids = promoted.image_id, promoted.snapshot_ids
+    pulumi.export("promoted_from", promotion.from_stack)
+    pulumi.export("source_image_id", promoted.source_image_id)
+
+pulumi.export("image_id", image_id)
+pulumi.export("snapshot_ids", snapshot_ids)
+pulumi.export("region", config.region)
+
+if config.fleet is not None:
+    fleet = ImageFleet(
+        "fleet",
+        ImageFleetArgs(image_id=image_id, region=config.region, **vars(config.fleet)),
+    )
+    pulumi.export("group_name", fleet.group_name)
+    pulumi.export("launch_template_id", fleet.launch_template_id)
+    pulumi.export("launch_template_version", fleet.launch_template_version)
+    pulumi.export("launch_configuration_name", fleet.launch_configuration_name)
+    pulumi.export("fleet_image_id", fleet.image_id)
