@@ -15,9 +15,13 @@ import pulumi
 import pytest
 
 from components import ImageFleet, ImageFleetArgs
+from providers.aws.clients import make_client
 from providers.aws.errors import GroupUnhealthyError, ImageFleetArgsError, RefreshFailedError
+from providers.baked_image import BakedImage, BakedImageArgs
 from providers.rollout import FLEET_TAG
+from scripts.seed_golden_instance import seed_golden_instance
 from tests.components.conftest import MotoEngine, Network, RecordingMocks
+from tests.conftest import REGION
 from tests.moto_ext import instance_refresh
 
 SUBNETS = ["subnet-0a", "subnet-0b"]
@@ -365,3 +369,32 @@ def test_image_fleet_rolling_unhealthy_image_fails_with_rollback_and_old_image_s
     assert described["AutoScalingGroups"][0]["LaunchTemplate"]["Version"] == "1"
     # The failed update kept the refresh's old state: the next up tries version 2 again.
     assert moto_engine.output("web-rollout", "launch_template_version") == "1"
+
+
+@pytest.mark.parametrize("strategy", ["blue_green", "rolling"])
+def test_image_fleet_baked_image_a_then_b_every_serving_instance_runs_b(
+    moto_engine: MotoEngine, network: Network, strategy: str
+) -> None:
+    golden = seed_golden_instance(moto_engine.ec2, make_client("kms", region=REGION))
+
+    def program(trigger: str) -> Callable[[], Any]:
+        def run() -> Any:
+            image = BakedImage(
+                "golden", BakedImageArgs(instance_id=golden, triggers=[trigger], region=REGION)
+            )
+            args = _moto_args(network, "unused", rollout=strategy, region=REGION)
+            args.image_id = image.image_id
+            return ImageFleet("web", args).image_id
+
+        return run
+
+    moto_engine.up(program("A"))
+    image_a = moto_engine.output("golden", "image_id")
+    assert moto_engine.serving_images() == [image_a, image_a]
+    moto_engine.up(program("B"))
+
+    image_b = moto_engine.output("golden", "image_id")
+    assert image_b != image_a and ("replace", "golden") in moto_engine.steps
+    assert moto_engine.serving_images() == [image_b, image_b]
+    rolled = "web-cutover" if strategy == "blue_green" else "web-rollout"
+    assert moto_engine.output(rolled, "image_id") == image_b
