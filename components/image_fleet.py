@@ -78,7 +78,9 @@ class ImageFleetArgs:
     tags: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Tags for the group, propagated to every instance it launches."""
     launch: str = "template"
-    """``"template"`` or ``"configuration"`` (legacy, see the module docstring)."""
+    """``"template"`` (default) or ``"configuration"``: legacy, and only with
+    ``rollout="blue_green"``; accounts created since 1 October 2024 cannot create
+    launch configurations, and they take no instance types released since 2023."""
     rollout: str = "rolling"
     """``"rolling"`` (instance refresh) or ``"blue_green"`` (a new group per image)."""
     min_healthy_percentage: int = 90
@@ -176,6 +178,13 @@ def check_args(args: ImageFleetArgs) -> list[InvalidInputError]:
     return problems
 
 
+def _listed(values: Any) -> Any:
+    """A list of inputs as given (an Output stays one); None when empty."""
+    if isinstance(values, pulumi.Output):
+        return values
+    return list(values) or None
+
+
 def _encoded(user_data: Any) -> Any:
     """User data as a launch template wants it: base64 (a configuration takes it plain)."""
     if user_data is None:
@@ -240,7 +249,7 @@ class ImageFleet(pulumi.ComponentResource):
                 image_id=args.image_id,
                 instance_type=args.instance_type,
                 key_name=args.key_name,
-                vpc_security_group_ids=list(args.security_group_ids) or None,
+                vpc_security_group_ids=_listed(args.security_group_ids),
                 iam_instance_profile=profile,
                 user_data=_encoded(args.user_data),
                 tag_specifications=[
@@ -268,7 +277,7 @@ class ImageFleet(pulumi.ComponentResource):
                 image_id=args.image_id,
                 instance_type=args.instance_type,
                 key_name=args.key_name,
-                security_groups=list(args.security_group_ids) or None,
+                security_groups=_listed(args.security_group_ids),
                 iam_instance_profile=args.iam_instance_profile,
                 user_data=args.user_data,
                 # Launch configurations are immutable: every change replaces, new first.
@@ -306,13 +315,13 @@ class ImageFleet(pulumi.ComponentResource):
         group = aws.autoscaling.Group(
             f"{name}-asg",
             name_prefix=f"{name}-",
-            vpc_zone_identifiers=list(args.subnet_ids),
+            vpc_zone_identifiers=_listed(args.subnet_ids),
             min_size=args.min_size,
             max_size=args.max_size,
             desired_capacity=desired,
             health_check_type=args.health_check_type,
             health_check_grace_period=args.health_check_grace_period_s,
-            target_group_arns=list(args.target_group_arns) or None,
+            target_group_arns=_listed(args.target_group_arns),
             tags=group_tags,
             # Bakery's own resources wait (with reasons); the provider's wait would
             # only time out.

@@ -146,6 +146,12 @@ def test_image_fleet_group_sizes_and_health_check_as_given(pulumi_mocks: Recordi
     assert group["namePrefix"] == "web-" and group["waitForCapacityTimeout"] == "0"
 
 
+def test_image_fleet_subnets_from_an_output_reach_the_group(pulumi_mocks: RecordingMocks) -> None:
+    _up(_args(subnet_ids=pulumi.Output.from_input(SUBNETS)))
+
+    assert pulumi_mocks.one("group:Group").inputs["vpcZoneIdentifiers"] == SUBNETS
+
+
 def test_image_fleet_blue_green_template_group_replaced_new_before_old(
     pulumi_mocks: RecordingMocks,
 ) -> None:
