@@ -15,9 +15,11 @@ import pytest
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime import proto
 
 import providers.rollout as adapter
 from providers.aws import rollout
+from providers.aws.clients import make_client
 from providers.aws.errors import GroupUnhealthyError, RefreshFailedError
 from providers.aws.waits import Pacing
 from providers.rollout import (
@@ -28,6 +30,7 @@ from providers.rollout import (
 from tests.conftest import REGION, FakeClock
 from tests.moto_ext import instance_refresh
 from tests.providers.aws.test_rollout import FLEET, Fleet, _fleet, _group
+from tests.providers.host import ProviderHost
 
 
 def _refresh_props(**overrides: Any) -> dict[str, Any]:
@@ -284,3 +287,27 @@ def test_blue_green_cutover_delete_removes_own_group_and_failed_leftovers_not_se
     assert rollout.describe_group(fleet.autoscaling, "web") is not None
     configs = fleet.autoscaling.describe_launch_configurations()["LaunchConfigurations"]
     assert {config_a, config_b}.isdisjoint(c["LaunchConfigurationName"] for c in configs)
+
+
+def test_instance_refresh_provider_host_over_grpc_unpickles_checks_and_creates(
+    moto_endpoint: str,
+) -> None:
+    # The real host (python -m pulumi.dynamic) in another process: what the engine runs.
+    with instance_refresh.installed():
+        where = {"region": REGION, "endpoint_url": moto_endpoint}
+        fleet = _fleet(make_client("autoscaling", **where), make_client("ec2", **where))
+        urn = "urn:pulumi:test::bakery::pulumi-python:dynamic/bakery:InstanceRefresh::web-rollout"
+        host = ProviderHost(InstanceRefreshProvider())
+        try:
+            host.configure({"aws:region": REGION})
+            _, bad = host.check(urn, {}, {**_for(fleet, 1), "launch_template_version": "$Default"})
+            inputs, failures = host.check(urn, {}, _for(fleet, 1, endpoint_url=moto_endpoint))
+            id_, outs = host.create(urn, inputs)
+            diff = host.diff(urn, id_, outs, {**inputs, "launch_template_version": "2"})
+        finally:
+            progress = host.close()
+
+    assert [f[0] for f in bad] == ["launch_template_version"] and failures == []
+    assert id_ == "web" and outs["status"] == "AlreadyCurrent"
+    assert diff.changes == proto.DiffResponse.DIFF_SOME and list(diff.replaces) == []
+    assert "bakery: group web already runs launch template" in progress
