@@ -57,6 +57,24 @@ def _up(args: ImageFleetArgs, check: Callable[[ImageFleet], Any] | None = None) 
 # --- wiring (mocks) --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("rollout", "launch", "carrier"),
+    [
+        ("rolling", "template", "launchTemplate:LaunchTemplate"),
+        ("blue_green", "template", "launchTemplate:LaunchTemplate"),
+        ("blue_green", "configuration", "launchConfiguration:LaunchConfiguration"),
+    ],
+)
+def test_image_fleet_each_strategy_and_launch_kind_image_reaches_the_launch_spec(
+    pulumi_mocks: RecordingMocks, rollout: str, launch: str, carrier: str
+) -> None:
+    _up(_args(rollout=rollout, launch=launch, image_id="ami-0b"))
+
+    assert pulumi_mocks.one(carrier).inputs["imageId"] == "ami-0b"
+    rolled = ":InstanceRefresh" if rollout == "rolling" else ":BlueGreenCutover"
+    assert pulumi_mocks.one(rolled).inputs["image_id"] == "ami-0b"
+
+
 def test_image_fleet_rolling_group_references_explicit_template_version(
     pulumi_mocks: RecordingMocks,
 ) -> None:
