@@ -1,0 +1,313 @@
+"""iam/bakery-policy.json allows exactly the EC2 and Auto Scaling operations Bakery performs.
+
+Two sources make up "what Bakery performs":
+
+* Bakery's own AWS calls: every boto3 client method (and paginator) used in
+  ``providers/``, found by reading the code (AST) and named as IAM names them via
+  botocore's service model. A bake run under moto checks the scan misses nothing.
+* What the pulumi-aws provider does for the ``aws:*`` resources the program
+  registers (found by evaluating the program under mocks for every stack file and
+  every branch). That provider cannot run here, so ``RESOURCE_OPERATIONS`` is taken
+  from its source, hashicorp/terraform-provider-aws (internal/service/ec2/
+  ec2_launch_template.go, ami.go, ami_copy.go, ami_launch_permission.go;
+  internal/service/autoscaling/group.go, launch_configuration.go; read 2025), for the
+  arguments Bakery sets, plus the checks AWS makes on the caller (RunInstances when
+  a group uses a launch template: Amazon EC2 Auto Scaling User Guide, "Control
+  Amazon EC2 launch template usage in Auto Scaling groups").
+
+The policy must allow all of it and nothing else, with no wildcard actions.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+import providers.baked_image
+from providers.aws import baked_image as baked_image_workflow
+from providers.aws.clients import make_client
+from providers.aws.waits import Pacing
+from providers.baked_image import BakedImageProvider
+from scripts.seed_golden_instance import seed_golden_instance
+from tests.conftest import REGION, FakeClock
+from tests.program_fixtures import (
+    AMI_COPY,
+    GROUP,
+    LAUNCH_CONFIGURATION,
+    LAUNCH_PERMISSION,
+    LAUNCH_TEMPLATE,
+    fresh_mocks,
+    run_program,
+    stack_files,
+    stack_name,
+    stack_yaml,
+)
+from tests.recording import CallRecorder
+
+ROOT_DIR = Path(__file__).resolve().parent.parent
+POLICY = ROOT_DIR / "iam" / "bakery-policy.json"
+SERVICES = {"ec2": "ec2", "autoscaling": "autoscaling"}  # receiver name -> service
+# IAM actions with no API operation of that name (kms:ReEncrypt checks both).
+IAM_ONLY_ACTIONS = {"kms:ReEncryptFrom", "kms:ReEncryptTo"}
+
+# What the pulumi-aws provider calls for each resource type Bakery registers (see the
+# module docstring for the source), as "service:Operation".
+RESOURCE_OPERATIONS: dict[str, set[str]] = {
+    LAUNCH_TEMPLATE: {
+        "ec2:CreateLaunchTemplate",  # create (tags via TagSpecifications: CreateTags)
+        "ec2:CreateTags",
+        "ec2:DeleteTags",  # tag updates
+        "ec2:DescribeLaunchTemplates",  # read
+        "ec2:DescribeLaunchTemplateVersions",  # read (latest version's data)
+        "ec2:CreateLaunchTemplateVersion",  # update: every new image is a new version
+        "ec2:DeleteLaunchTemplate",  # delete
+    },
+    GROUP: {
+        "autoscaling:CreateAutoScalingGroup",
+        "autoscaling:DescribeAutoScalingGroups",  # read, and the drain/delete waits
+        "autoscaling:UpdateAutoScalingGroup",  # update, and draining to 0 before delete
+        "autoscaling:DeleteAutoScalingGroup",
+        "autoscaling:CreateOrUpdateTags",  # tag updates
+        "autoscaling:DeleteTags",
+        "autoscaling:AttachLoadBalancerTargetGroups",  # target_group_arns updates
+        "autoscaling:DetachLoadBalancerTargetGroups",
+        "autoscaling:DescribeLoadBalancerTargetGroups",  # waits after attach/detach
+        "ec2:RunInstances",  # checked on the caller for a group using a launch template
+    },
+    LAUNCH_CONFIGURATION: {
+        "autoscaling:CreateLaunchConfiguration",
+        "autoscaling:DescribeLaunchConfigurations",  # read
+        "ec2:DescribeImages",  # read: the root device name of the image
+        # delete: never by Pulumi (retain_on_delete); the cutover deletes it (code).
+    },
+    AMI_COPY: {
+        "ec2:CopyImage",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+        "ec2:DescribeImages",  # wait for available, read
+        "ec2:ModifyImageAttribute",  # description updates
+        # delete: never (retain_on_delete keeps rollback targets).
+    },
+    LAUNCH_PERMISSION: {
+        "ec2:ModifyImageAttribute",  # add (create) and remove (delete) the account
+        "ec2:DescribeImageAttribute",  # read
+    },
+}
+
+
+def _imported_names(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def _api_maps() -> dict[str, dict[str, str]]:
+    session = boto3.session.Session(region_name=REGION)
+    return {
+        svc: dict(session.client(svc).meta.method_to_api_mapping)
+        for svc in sorted(set(SERVICES.values()))
+    }
+
+
+def scanned_operations() -> dict[str, set[str]]:
+    """Every EC2 / Auto Scaling operation the code in providers/ calls, with its files."""
+    maps = _api_maps()
+    found: dict[str, set[str]] = {}
+    unknown: list[str] = []
+    for path in sorted((ROOT_DIR / "providers").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        modules = _imported_names(tree)
+        where = str(path.relative_to(ROOT_DIR))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Attribute) or not isinstance(node.value, ast.Name):
+                continue
+            receiver, attr = node.value.id, node.attr
+            service = SERVICES.get(receiver)
+            if attr in ("get_paginator", "get_waiter") and service:
+                continue  # the operation is in the call's argument (below)
+            if service and attr in maps[service]:
+                found.setdefault(f"{service}:{maps[service][attr]}", set()).add(where)
+            elif receiver not in modules and any(attr in m for m in maps.values()):
+                unknown.append(f"{where}:{node.lineno} {receiver}.{attr}")
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get_paginator"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in SERVICES
+            ):
+                service = SERVICES[node.func.value.id]
+                arg = node.args[0]
+                assert isinstance(arg, ast.Constant), f"{where}:{node.lineno}: literal please"
+                found.setdefault(f"{service}:{maps[service][arg.value]}", set()).add(where)
+    # A client under another name would escape the scan: name clients ec2 / autoscaling.
+    assert not unknown, unknown
+    return found
+
+
+def _branches() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every stack file, plus configs that reach the program's other branches."""
+    for path in stack_files():
+        yield stack_name(path), stack_yaml(stack_name(path))
+    prod = stack_yaml("prod")
+    prod.update(
+        {
+            "aws:region": "eu-west-1",
+            "bakery:promote.source_region": "us-east-1",
+            "bakery:promote.share_with_accounts": ["444455556666"],
+        }
+    )
+    yield "prod", prod
+    legacy = stack_yaml("dev")
+    legacy.update({"bakery:fleet.launch": "configuration", "bakery:fleet.rollout": "blue_green"})
+    yield "dev", legacy
+
+
+@functools.cache
+def registered_aws_types() -> frozenset[str]:
+    types: set[str] = set()
+    for stack, config in _branches():
+        for mocks in fresh_mocks():
+            run_program(stack, config, mocks)
+            types |= {r.typ for r in mocks.registrations if r.typ.startswith("aws:")}
+    return frozenset(types)
+
+
+def _policy() -> dict[str, Any]:
+    return dict(json.loads(POLICY.read_text()))
+
+
+def _allowed(service: str | None = None) -> set[str]:
+    actions: set[str] = set()
+    for statement in _policy()["Statement"]:
+        assert statement["Effect"] == "Allow"
+        listed = statement["Action"]
+        actions.update([listed] if isinstance(listed, str) else listed)
+    return {a for a in actions if service is None or a.startswith(f"{service}:")}
+
+
+@pytest.fixture(scope="module")
+def needed() -> dict[str, set[str]]:
+    """Each operation Bakery performs -> what performs it (files, resource types)."""
+    why = {op: set(files) for op, files in scanned_operations().items()}
+    for typ in registered_aws_types():
+        for op in RESOURCE_OPERATIONS[typ]:
+            why.setdefault(op, set()).add(typ)
+    return why
+
+
+def test_iam_policy_scan_finds_the_bake_and_rollout_calls() -> None:
+    ops = scanned_operations()
+
+    for op in (
+        "ec2:StopInstances",
+        "ec2:CreateSnapshots",
+        "ec2:RegisterImage",
+        "ec2:DescribeSnapshots",  # used through a paginator
+        "autoscaling:StartInstanceRefresh",
+        "autoscaling:DescribeInstanceRefreshes",  # passed as a function, not called
+    ):
+        assert op in ops, op
+
+
+def test_iam_policy_table_covers_exactly_the_aws_resource_types_the_program_registers() -> None:
+    assert registered_aws_types() == set(RESOURCE_OPERATIONS)
+
+
+@pytest.mark.parametrize("service", ["ec2", "autoscaling"])
+def test_iam_policy_allows_every_operation_and_nothing_more(
+    service: str, needed: dict[str, set[str]]
+) -> None:
+    wanted = {op for op in needed if op.startswith(f"{service}:")}
+
+    missing = sorted(wanted - _allowed(service))
+    extra = sorted(_allowed(service) - wanted)
+    assert not missing, {op: sorted(needed[op]) for op in missing}
+    assert not extra, f"allowed but never performed: {extra}"
+
+
+def test_iam_policy_names_real_operations_without_wildcards() -> None:
+    session = boto3.session.Session(region_name=REGION)
+    models = {
+        svc: set(session.client(svc).meta.service_model.operation_names)
+        for svc in ("ec2", "autoscaling", "kms")
+    }
+
+    for action in _allowed():
+        assert "*" not in action and "?" not in action, action
+        service, operation = action.split(":")
+        if action in IAM_ONLY_ACTIONS:
+            continue
+        if service in models:
+            assert operation in models[service], action
+        else:
+            assert action in ("iam:PassRole", "iam:CreateServiceLinkedRole"), action
+
+
+def test_iam_policy_scopes_the_statements_beyond_ec2_and_autoscaling() -> None:
+    by_action: dict[str, dict[str, Any]] = {}
+    for statement in _policy()["Statement"]:
+        listed = statement["Action"]
+        for action in [listed] if isinstance(listed, str) else listed:
+            by_action[action] = statement
+
+    assert by_action["iam:PassRole"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}
+    }
+    assert "autoscaling.amazonaws.com" in by_action["iam:CreateServiceLinkedRole"]["Resource"]
+    assert by_action["kms:CreateGrant"]["Condition"] == {
+        "Bool": {"kms:GrantIsForAWSResource": "true"}
+    }
+    for action in ("kms:Decrypt", "kms:ReEncryptFrom", "kms:GenerateDataKeyWithoutPlaintext"):
+        assert by_action[action]["Condition"]["StringLike"]["kms:ViaService"] == (
+            "ec2.*.amazonaws.com"
+        )
+
+
+def test_iam_policy_covers_what_a_bake_sends_under_moto(
+    ec2: Any, fake_clock: FakeClock, monkeypatch
+) -> None:
+    """A real bake, update, re-bake and release: every request sent is scanned and allowed."""
+    calls = CallRecorder()
+    monkeypatch.setattr(providers.baked_image, "make_client", _recording(calls))
+    pacing = Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
+    monkeypatch.setattr(baked_image_workflow, "Pacing", lambda: pacing)
+    golden = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    provider = BakedImageProvider()
+    news = {
+        "instance_id": golden,
+        "lineage": "bakery/test/image",
+        "triggers": ["1"],
+        "region": REGION,
+        "keep_previous": 0,
+    }
+    first = provider.check({}, news).inputs
+    created = provider.create(first)
+    updated = provider.update(created.id, created.outs, {**first, "tags": {"team": "web"}})
+    second = provider.check(first, {**news, "triggers": ["2"]}).inputs
+    provider.create(second)
+    provider.delete(created.id, updated.outs)
+
+    sent = {f"ec2:{op}" for op in calls.ops()}
+    assert {"ec2:StopInstances", "ec2:RegisterImage", "ec2:DeregisterImage"} <= sent
+    assert sent <= set(scanned_operations())
+    assert sent <= _allowed("ec2")
+
+
+def _recording(calls: CallRecorder) -> Any:
+    def make(*args: Any, **kwargs: Any) -> Any:
+        client = make_client(*args, **kwargs)
+        calls.attach(client)
+        return client
+
+    return make
