@@ -437,14 +437,38 @@ class Network:
         return image_id
 
 
+def reuse_clients(monkeypatch: pytest.MonkeyPatch, module: Any) -> None:
+    """Let ``module`` build each kind of client once per test (built the same way).
+
+    Building a boto3 client loads its service model (~0.2 s here); the providers build
+    theirs in every method, as they must in the host. Clients are thread-safe.
+    """
+    built: dict[tuple[str, Any, Any], Any] = {}
+    lock = threading.Lock()
+
+    def make(service: str, *, region: str | None = None, endpoint_url: str | None = None) -> Any:
+        with lock:
+            key = (service, region, endpoint_url)
+            if key not in built:
+                built[key] = make_client(service, region=region, endpoint_url=endpoint_url)
+            return built[key]
+
+    monkeypatch.setattr(module, "make_client", make)
+
+
 @pytest.fixture
-def moto_engine(aws: None, fake_clock: FakeClock) -> Iterator[MotoEngine]:
+def moto_engine(
+    aws: None, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[MotoEngine]:
     """An engine over in-process moto with instance refreshes; providers on a fake clock."""
-    saved = rollout_adapter.PACING
-    rollout_adapter.PACING = Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
+    monkeypatch.setattr(
+        rollout_adapter,
+        "PACING",
+        Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0),
+    )
+    reuse_clients(monkeypatch, rollout_adapter)
     with instance_refresh.installed():
         yield MotoEngine()
-    rollout_adapter.PACING = saved
 
 
 @pytest.fixture

@@ -14,13 +14,14 @@ from typing import Any
 import pulumi
 import pytest
 
+import providers.baked_image as baked_image_adapter
 from components import ImageFleet, ImageFleetArgs
 from providers.aws.clients import make_client
 from providers.aws.errors import GroupUnhealthyError, ImageFleetArgsError, RefreshFailedError
 from providers.baked_image import BakedImage, BakedImageArgs
 from providers.rollout import FLEET_TAG
 from scripts.seed_golden_instance import seed_golden_instance
-from tests.components.conftest import MotoEngine, Network, RecordingMocks
+from tests.components.conftest import MotoEngine, Network, RecordingMocks, reuse_clients
 from tests.conftest import REGION
 from tests.moto_ext import instance_refresh
 
@@ -397,8 +398,9 @@ def test_image_fleet_rolling_unhealthy_image_fails_with_rollback_and_old_image_s
 
 @pytest.mark.parametrize("strategy", ["blue_green", "rolling"])
 def test_image_fleet_baked_image_a_then_b_every_serving_instance_runs_b(
-    moto_engine: MotoEngine, network: Network, strategy: str
+    moto_engine: MotoEngine, network: Network, strategy: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    reuse_clients(monkeypatch, baked_image_adapter)
     golden = seed_golden_instance(moto_engine.ec2, make_client("kms", region=REGION))
 
     def program(trigger: str) -> Callable[[], Any]:

@@ -27,6 +27,7 @@ from providers.rollout import (
     BlueGreenCutoverProvider,
     InstanceRefreshProvider,
 )
+from tests.components.conftest import reuse_clients
 from tests.conftest import REGION, FakeClock
 from tests.moto_ext import instance_refresh
 from tests.providers.aws.test_rollout import FLEET, Fleet, _fleet, _group
@@ -55,12 +56,14 @@ def _refresh_props(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fleet(aws: None, autoscaling: Any, ec2: Any, fake_clock: FakeClock) -> Iterator[Fleet]:
-    saved = adapter.PACING
-    adapter.PACING = Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
+def fleet(
+    aws: None, autoscaling: Any, ec2: Any, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Fleet]:
+    pacing = Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
+    monkeypatch.setattr(adapter, "PACING", pacing)
+    reuse_clients(monkeypatch, adapter)
     with instance_refresh.installed():
         yield _fleet(autoscaling, ec2)
-    adapter.PACING = saved
 
 
 def _for(fleet: Fleet, version: int, **overrides: Any) -> dict[str, Any]:
