@@ -80,7 +80,9 @@ KEYS: dict[str, Key] = {
         "bool", False, "On `pulumi destroy`, keep the AMI and its lineage in AWS"
     ),
     "bake.timeouts": Key(
-        "map", {}, "Wait deadlines in minutes: `{instance: 15, snapshots: 240, image: 120}`"
+        "map",
+        {},
+        "Wait deadlines in minutes; defaults `{instance: 15, snapshots: 480, image: 120}`",
     ),
     "bake.endpoint_url": Key(
         "str", None, "A local AWS endpoint (moto) for the bake; never set for real AWS"
