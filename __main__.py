@@ -80,9 +80,11 @@ pulumi.export("snapshot_ids", snapshot_ids)
 pulumi.export("region", config.region)
 
 if config.fleet is not None:
+    fleet_args = dict(vars(config.fleet))
+    if "fleet.user_data" in config.secret_keys and config.fleet.user_data is not None:
+        fleet_args["user_data"] = pulumi.Output.secret(config.fleet.user_data)
     fleet = ImageFleet(
-        "fleet",
-        ImageFleetArgs(image_id=image_id, region=config.region, **vars(config.fleet)),
+        "fleet", ImageFleetArgs(image_id=image_id, region=config.region, **fleet_args)
     )
     pulumi.export("group_name", fleet.group_name)
     pulumi.export("launch_template_id", fleet.launch_template_id)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,6 +200,8 @@ class StackConfig:
     bake: BakeConfig | None
     promotion: PromotionConfig
     fleet: FleetConfig | None
+    secret_keys: frozenset[str] = frozenset()
+    """Keys set with ``pulumi config set --secret`` (e.g. ``fleet.user_data``)."""
 
     @property
     def bake_only(self) -> bool:
@@ -649,6 +651,7 @@ def load(
     region: str | None = None,
     stack: str | None = None,
     project: str | None = None,
+    secret_keys: Iterable[str] = (),
 ) -> StackConfig:
     """Read and check a stack's ``bakery:*`` config.
 
@@ -658,6 +661,8 @@ def load(
         region: the stack's ``aws:region`` (None: the AWS default chain decides).
         stack: this stack's name, to refuse promoting from itself.
         project: this project's name, likewise.
+        secret_keys: the keys of ``raw`` that are secrets; a secret section
+            (``bakery:fleet``) makes each of its keys secret.
 
     Returns:
         The typed config.
@@ -736,11 +741,22 @@ def load(
 
     if problems:
         raise StackConfigError(problems)
-    return StackConfig(mode=mode, region=region, bake=bake, promotion=promotion, fleet=fleet)
+    secrets = {name.removeprefix(f"{NAMESPACE}:") for name in secret_keys}
+    return StackConfig(
+        mode=mode,
+        region=region,
+        bake=bake,
+        promotion=promotion,
+        fleet=fleet,
+        secret_keys=frozenset(
+            name for name in values if name in secrets or name.split(".")[0] in secrets
+        ),
+    )
 
 
-def _bakery_config() -> dict[str, Any]:
-    """Every ``bakery:*`` key of the stack, as the engine passed it (strings)."""
+def _bakery_config() -> tuple[dict[str, Any], list[str]]:
+    """Every ``bakery:*`` key of the stack as the engine passed it (strings), and the
+    secret ones."""
     from pulumi.runtime import config as runtime_config
 
     names = {
@@ -749,7 +765,8 @@ def _bakery_config() -> dict[str, Any]:
         if k.startswith(f"{NAMESPACE}:")
     }
     config = pulumi.Config(NAMESPACE)
-    return {name: config.get(name.removeprefix(f"{NAMESPACE}:")) for name in sorted(names)}
+    values = {name: config.get(name.removeprefix(f"{NAMESPACE}:")) for name in sorted(names)}
+    return values, [name for name in names if runtime_config.is_config_secret(name)]
 
 
 def from_pulumi() -> StackConfig:
@@ -758,9 +775,11 @@ def from_pulumi() -> StackConfig:
     Raises:
         StackConfigError: with every problem found, each naming its key.
     """
+    values, secret_keys = _bakery_config()
     return load(
-        _bakery_config(),
+        values,
         region=pulumi.Config("aws").get("region"),
         stack=pulumi.get_stack(),
         project=pulumi.get_project(),
+        secret_keys=secret_keys,
     )

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import json
 import runpy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import yaml  # type: ignore[import-untyped]
+from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.mocks import MockMonitor
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "bakery"
@@ -81,6 +83,8 @@ class ProgramMocks(pulumi.runtime.Mocks):
 
     def __init__(self, stacks: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.registrations: list[Registration] = []
+        # (type, name) -> the inputs the engine would receive as secrets.
+        self.secret_inputs: dict[tuple[str, str], set[str]] = {}
         self.stacks = dict(
             stacks
             if stacks is not None
@@ -142,13 +146,37 @@ class ProgramMocks(pulumi.runtime.Mocks):
         return {r.typ for r in self.registrations}
 
 
+def _is_secret(value: Any) -> bool:
+    if not value.HasField("struct_value"):
+        return False
+    sig = value.struct_value.fields.get(rpc._special_sig_key)
+    return sig is not None and sig.string_value == rpc._special_secret_sig
+
+
+class _SecretsMonitor(MockMonitor):
+    """Notes which inputs of each registration are secrets (the mocks see them unwrapped)."""
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        secret = {k for k, v in request.object.fields.items() if _is_secret(v)}
+        assert isinstance(self.mocks, ProgramMocks)
+        self.mocks.secret_inputs[(request.type, request.name)] = secret
+        return super().RegisterResource(request)
+
+
 def run_program(
-    stack: str, config: Mapping[str, Any], mocks: ProgramMocks, *, preview: bool = True
+    stack: str,
+    config: Mapping[str, Any],
+    mocks: ProgramMocks,
+    *,
+    preview: bool = True,
+    secret_keys: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Evaluate ``__main__.py`` for ``stack`` with ``config`` (YAML values); its exports."""
     runtime_settings.ROOT.set(None)  # a fresh root stack: exports of this run only
-    pulumi.runtime.set_all_config(engine_config(config), [])
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview)
+    pulumi.runtime.set_all_config(engine_config(config), list(secret_keys))
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=preview, monitor=_SecretsMonitor(mocks)
+    )
     exports: dict[str, Any] = {}
 
     @pulumi.runtime.test

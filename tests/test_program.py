@@ -258,3 +258,25 @@ def test_program_nested_config_form_works_like_flat_keys(program_mocks: ProgramM
     assert baked["instance_id"] == flat["bakery:bake.instance_id"]
     assert baked["tags"] == {"env": "local"}
     assert exports["image_id"] == BAKED_AMI
+
+
+def test_program_secret_user_data_reaches_the_launch_template_as_a_secret(
+    program_mocks: ProgramMocks,
+) -> None:
+    config = stack_yaml("dev")
+    config["bakery:fleet.user_data"] = "#!/bin/sh\necho token=s3cr3t\n"
+
+    run_program("dev", config, program_mocks, secret_keys=["bakery:fleet.user_data"])
+
+    template = program_mocks.one(LAUNCH_TEMPLATE)
+    assert "userData" in program_mocks.secret_inputs[(LAUNCH_TEMPLATE, template.name)]
+
+
+def test_program_plain_user_data_is_not_made_secret(program_mocks: ProgramMocks) -> None:
+    config = stack_yaml("dev")
+    config["bakery:fleet.user_data"] = "#!/bin/sh\necho hello\n"
+
+    run_program("dev", config, program_mocks)
+
+    template = program_mocks.one(LAUNCH_TEMPLATE)
+    assert "userData" not in program_mocks.secret_inputs[(LAUNCH_TEMPLATE, template.name)]

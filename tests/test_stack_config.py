@@ -332,3 +332,20 @@ def test_stack_config_kms_key_without_a_copy_is_refused() -> None:
 
 def test_stack_config_bad_region_names_aws_region() -> None:
     assert "aws:region" in _problems({"bake.instance_id": INSTANCE}, region="Europe")
+
+
+def test_stack_config_secret_keys_and_secret_sections_are_recorded() -> None:
+    flat = load(_fleet(**{"fleet.user_data": "x"}), secret_keys=["bakery:fleet.user_data"])
+    section = load(
+        {"bake.instance_id": INSTANCE, "mode": "fleet", "fleet": {**_fleet_section()}},
+        secret_keys=["bakery:fleet"],
+    )
+
+    assert flat.secret_keys == {"fleet.user_data"}
+    assert (
+        "fleet.user_data" in section.secret_keys and "bake.instance_id" not in section.secret_keys
+    )
+
+
+def _fleet_section() -> dict[str, Any]:
+    return {"instance_type": "t3.micro", "subnet_ids": [SUBNET], "user_data": "x"}
