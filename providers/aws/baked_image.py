@@ -11,7 +11,8 @@
 4. StartInstances *as soon as the snapshots have started*: a snapshot is
    point-in-time when it starts, so downtime is stop + start, not the copy.
 5. Wait for the snapshots, RegisterImage (mappings mirror the instance, tags at
-   registration), CreateTags (again, explicitly), wait until available.
+   registration; if another run of this bake registered first, adopt its image),
+   CreateTags (again, explicitly), wait until available.
 
 On any failure the instance is put back in the state it was found in.
 """
@@ -331,15 +332,28 @@ def bake_image(
         )
         snapshot_ids = sorted(snapshots.values())
         baked_at = _stamp(now())
-        image_id = register_image(
-            ec2,
-            source,
-            snapshots,
-            name=req.name,
-            description=req.description,
-            image_tags=_image_tags(req, baked_at, downtime),
-        )
-        log(f"registered image {image_id}")
+        try:
+            image_id = register_image(
+                ec2,
+                source,
+                snapshots,
+                name=req.name,
+                description=req.description,
+                image_tags=_image_tags(req, baked_at, downtime),
+            )
+            log(f"registered image {image_id}")
+        except ImageNameTakenError:
+            # Another run of this bake got there first (a killed `pulumi up` leaves its
+            # provider host baking): AWS refused the duplicate name. Adopt its image.
+            raced = _own_image(ec2, req)  # raises again if the name is not this bake's
+            if raced is None:
+                raise
+            log(f"adopting image {raced['ImageId']} registered by another run of this bake")
+            image_id = str(raced["ImageId"])
+            snapshot_ids = image_snapshot_ids(ec2, raced)
+            raced_tags = tags.to_dict(raced.get("Tags"))
+            baked_at = raced_tags.get(tags.BAKED_AT) or baked_at
+            downtime = float(raced_tags.get(tags.DOWNTIME_S) or downtime)
 
     tag_image(ec2, image_id, snapshot_ids, _image_tags(req, baked_at, downtime))
     wait_for_image(ec2, image_id, pacing=pacing, spec=req.spec("image_available"), log=log)
