@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import re
@@ -349,3 +350,28 @@ def test_stack_config_secret_keys_and_secret_sections_are_recorded() -> None:
 
 def _fleet_section() -> dict[str, Any]:
     return {"instance_type": "t3.micro", "subnet_ids": [SUBNET], "user_data": "x"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_stack_config_and_program_keep_their_layers() -> None:
+    root = README.parent
+    config_imports = _imports(root / "stack_config.py")
+    program_imports = _imports(root / "__main__.py")
+
+    assert not {m for m in config_imports if m.split(".")[0] in ("boto3", "botocore")}
+    assert not {m for m in config_imports if m.startswith(("components", "providers.baked"))}
+    assert {m for m in config_imports if m.startswith("providers")} <= {
+        "providers.aws",
+        "providers.aws.errors",
+    }
+    assert not {m for m in program_imports if m.split(".")[0] in ("boto3", "botocore")}
