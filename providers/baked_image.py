@@ -8,7 +8,6 @@ clients it needs from the standard boto3 credential chain.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,9 +39,7 @@ from providers.aws.baked_image import (
 )
 from providers.aws.clients import make_client
 from providers.aws.errors import InvalidInputError
-
-# The engine's marker for a value not known until apply (pulumi.runtime.rpc.UNKNOWN).
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+from providers.dynamic_props import UNKNOWN, progress, same
 
 DEFAULTS: dict[str, Any] = {
     "description": "",
@@ -91,6 +88,7 @@ OUTPUT_KEYS = (
 
 
 def _known(value: Any) -> bool:
+    """Known now; None counts (an unset optional input is known to be unset)."""
     return value != UNKNOWN
 
 
@@ -98,20 +96,8 @@ def _unset(value: Any) -> bool:
     return value is None or value == UNKNOWN
 
 
-def _canonical(value: Any) -> Any:
-    """Numbers as Pulumi sends them (floats) compare equal to ints; dicts sorted."""
-    return json.loads(json.dumps(value, sort_keys=True, default=str), parse_float=float)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
-        return float(a) == float(b)
-    return bool(_canonical(a) == _canonical(b))
-
-
 def _log(props: Mapping[str, Any], message: str) -> None:
-    """One progress line; the engine shows the dynamic host's stderr under the resource."""
-    pulumi.log.info(f"bakery {props.get('lineage', '?')}: {message}")
+    progress(f"{props.get('lineage', '?')}: {message}")
 
 
 def _ec2(props: Mapping[str, Any]) -> Any:
@@ -183,7 +169,7 @@ class BakedImageProvider(ResourceProvider):
             key_inputs["name"] = inputs.get("name") if user_named else None
             old_key = {k: olds.get(k) for k in BAKE_KEYS if k != "name"}
             old_key["name"] = olds.get("name") if olds.get(USER_NAMED) else None
-            rebake = not olds or not _same(old_key, key_inputs)
+            rebake = not olds or not same(old_key, key_inputs)
             if not rebake:
                 inputs["bake_id"] = olds["bake_id"]
             else:
@@ -260,8 +246,8 @@ class BakedImageProvider(ResourceProvider):
 
         ``olds`` are the old outputs. A replacement creates the new image before
         the old one is released (delete_before_replace=False)."""
-        replaces = [k for k in REPLACE_KEYS if not _same(olds.get(k), news.get(k))]
-        updates = [k for k in UPDATE_KEYS if not _same(olds.get(k), news.get(k))]
+        replaces = [k for k in REPLACE_KEYS if not same(olds.get(k), news.get(k))]
+        updates = [k for k in UPDATE_KEYS if not same(olds.get(k), news.get(k))]
         why = [k for k in replaces if k not in ("bake_id", "name") or news.get(USER_NAMED)]
         if replaces:
             reason = ", ".join(why) or "bake_id"

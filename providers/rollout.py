@@ -10,7 +10,6 @@ Progress lines go to stderr, which the engine shows under the resource.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,42 +31,11 @@ from providers.aws import rollout
 from providers.aws.clients import make_client
 from providers.aws.errors import InvalidInputError
 from providers.aws.waits import Pacing
+from providers.dynamic_props import UNKNOWN, changed, known, progress
 
-# The engine's marker for a value not known until apply (pulumi.runtime.rpc.UNKNOWN).
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 DEFAULT_TIMEOUT_S = 3600.0
 # Time as the providers see it. Tests put a fake clock here; nothing else should.
 PACING = Pacing()
-
-
-def _log(line: str) -> None:
-    print(f"bakery: {line}", file=sys.stderr, flush=True)
-
-
-def _known(value: Any) -> bool:
-    return value is not None and value != UNKNOWN
-
-
-def _canonical(value: Any) -> Any:
-    """Numbers as the engine sends them (floats), in lists and maps too."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, Mapping):
-        return {k: _canonical(v) for k, v in value.items()}
-    if isinstance(value, Sequence):
-        return [_canonical(v) for v in value]
-    return value
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal as the engine sees it: 90 == 90.0, [50, 100] == [50.0, 100.0]."""
-    return bool(_canonical(a) == _canonical(b))
-
-
-def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: Sequence[str]) -> list[str]:
-    return [k for k in keys if not _same(olds.get(k), news.get(k))]
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -173,7 +141,7 @@ class InstanceRefreshProvider(ResourceProvider):
             inputs, ("group_name", "launch_template_id", "launch_template_version", "image_id")
         )
         version = inputs.get("launch_template_version")
-        if isinstance(version, str) and version and _known(version) and not version.isdigit():
+        if isinstance(version, str) and version and known(version) and not version.isdigit():
             failures.append(
                 CheckFailure(
                     "launch_template_version",
@@ -183,7 +151,7 @@ class InstanceRefreshProvider(ResourceProvider):
                 )
             )
         pref_keys = ("min_healthy_percentage", "instance_warmup_s", "checkpoint_percentages")
-        if all(_known(inputs.get(k)) or inputs.get(k) is None for k in pref_keys):
+        if all(known(inputs.get(k)) or inputs.get(k) is None for k in pref_keys):
             try:
                 failures += _as_failures(rollout.check_preferences(_preferences(inputs)))
             except (TypeError, ValueError) as exc:
@@ -195,10 +163,10 @@ class InstanceRefreshProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """A new template version (or settings) updates; another group replaces."""
-        changed = _changed(olds, news, REFRESH_INPUTS)
+        differs = changed(olds, news, REFRESH_INPUTS)
         return DiffResult(
-            changes=bool(changed),
-            replaces=[k for k in changed if k in REFRESH_REPLACE_KEYS],
+            changes=bool(differs),
+            replaces=[k for k in differs if k in REFRESH_REPLACE_KEYS],
             delete_before_replace=False,
         )
 
@@ -216,7 +184,7 @@ class InstanceRefreshProvider(ResourceProvider):
             _preferences(props),
             timeout_s=float(props.get("timeout_s", DEFAULT_TIMEOUT_S)),
             pacing=PACING,
-            log=_log,
+            log=progress,
         )
         outs = {k: props.get(k) for k in REFRESH_INPUTS}
         outs["launch_template_version"] = target.version
@@ -353,10 +321,10 @@ class BlueGreenCutoverProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """A new group replaces the cutover (create: wait + retire; delete: cleanup)."""
-        changed = _changed(olds, news, CUTOVER_INPUTS)
+        differs = changed(olds, news, CUTOVER_INPUTS)
         return DiffResult(
-            changes=bool(changed),
-            replaces=[k for k in changed if k in CUTOVER_REPLACE_KEYS],
+            changes=bool(differs),
+            replaces=[k for k in differs if k in CUTOVER_REPLACE_KEYS],
             delete_before_replace=False,
         )
 
@@ -371,7 +339,7 @@ class BlueGreenCutoverProvider(ResourceProvider):
             launch_configuration_prefix=props.get("launch_configuration_prefix"),
             timeout_s=float(props.get("timeout_s", DEFAULT_TIMEOUT_S)),
             pacing=PACING,
-            log=_log,
+            log=progress,
         )
         outs = {k: props.get(k) for k in CUTOVER_INPUTS}
         outs.update(
@@ -409,7 +377,7 @@ class BlueGreenCutoverProvider(ResourceProvider):
             props["group_name"],
             launch_configuration=own_lc if prefix and own_lc.startswith(prefix) else None,
             pacing=PACING,
-            log=_log,
+            log=progress,
         )
         rollout.retire_groups(
             autoscaling,
@@ -418,7 +386,7 @@ class BlueGreenCutoverProvider(ResourceProvider):
             launch_configuration_prefix=prefix,
             only_not_serving=True,
             pacing=PACING,
-            log=_log,
+            log=progress,
         )
 
 
