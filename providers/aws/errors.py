@@ -5,12 +5,19 @@
     │   ├── InstanceUnsuitableError   the source instance cannot be baked (gone, terminated,
     │   │                             instance-store root, ...)
     │   ├── ImageNameTakenError       another image already uses the AMI name
-    │   └── StackConfigError          several stack-config problems, reported at once
+    │   └── InputProblemsError        several problems, reported at once (fails preview)
+    │       ├── StackConfigError          ... in the stack config
+    │       └── ImageFleetArgsError       ... in ImageFleetArgs
     ├── WaitError                 a bounded wait did not reach its goal
     │   ├── WaitTimeoutError          the deadline passed; carries the last state seen
     │   └── WaitFailedError           the resource reached a failure state
     ├── InstanceNotRestoredError  the source instance could not be put back in its state
-    └── RolloutError              an instance refresh failed, was cancelled or rolled back
+    └── RolloutError              a rollout did not end healthy
+        ├── RefreshFailedError        the refresh ended Failed/Cancelled/Rollback*; says what
+        │                             the rollback did
+        ├── RefreshTimeoutError       the rollout timeout ran out; the refresh goes on in AWS
+        └── GroupUnhealthyError       a group did not get its capacity InService and healthy
+                                      on the image
 
 Messages name the field or resource, what was found and what to do about it.
 """
@@ -51,19 +58,32 @@ class ImageNameTakenError(InvalidInputError):
         self.image_id = image_id
 
 
-class StackConfigError(InvalidInputError):
-    """Every problem found in the stack config, raised once."""
+class InputProblemsError(InvalidInputError):
+    """Several input problems, raised once so that preview shows them all."""
+
+    label = "input"
 
     def __init__(self, problems: Sequence[InvalidInputError]) -> None:
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        BakeryError.__init__(
-            self, f"invalid stack config ({len(self.problems)} problems):\n{lines}"
-        )
+        count = f"{len(self.problems)} problem{'' if len(self.problems) == 1 else 's'}"
+        BakeryError.__init__(self, f"invalid {self.label} ({count}):\n{lines}")
         first = self.problems[0] if self.problems else None
         self.field = first.field if first else ""
         self.found = first.found if first else None
         self.fix = first.fix if first else ""
+
+
+class StackConfigError(InputProblemsError):
+    """Every problem found in the stack config."""
+
+    label = "stack config"
+
+
+class ImageFleetArgsError(InputProblemsError):
+    """Every problem found in ImageFleetArgs."""
+
+    label = "ImageFleetArgs"
 
 
 class WaitError(BakeryError):
@@ -118,14 +138,6 @@ class RolloutError(BakeryError):
             f"instance refresh {refresh_id} of group {group} ended {status}: "
             f"{reason or 'no reason given'}"
         )
-
-
-# Rollout errors (providers/aws/rollout.py). Tree, under RolloutError:
-#     RefreshFailedError      the refresh ended Failed/Cancelled/Rollback*; says what rollback did
-#     RefreshTimeoutError     the rollout timeout ran out; the refresh carries on in AWS
-#     GroupUnhealthyError     a group did not get its capacity InService+Healthy on the image
-# and under InvalidInputError:
-#     ImageFleetArgsError     every problem in ImageFleetArgs, raised once (fails preview)
 
 
 class RefreshFailedError(RolloutError):
@@ -208,18 +220,3 @@ class GroupUnhealthyError(RolloutError):
                 f"{image_id} within {elapsed_s:.0f}s: {ready} ready ({seen})"
             )
         BakeryError.__init__(self, f"{found}. {fix}")
-
-
-class ImageFleetArgsError(InvalidInputError):
-    """Every problem found in ImageFleetArgs, raised once so that preview shows them all."""
-
-    def __init__(self, problems: Sequence[InvalidInputError]) -> None:
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        BakeryError.__init__(
-            self, f"invalid ImageFleetArgs ({len(self.problems)} problem(s)):\n{lines}"
-        )
-        first = self.problems[0] if self.problems else None
-        self.field = first.field if first else ""
-        self.found = first.found if first else None
-        self.fix = first.fix if first else ""
