@@ -37,7 +37,7 @@ from providers.aws.errors import (
     WaitFailedError,
     WaitTimeoutError,
 )
-from providers.aws.waits import WAITS, Outcome, Pacing, WaitSpec, wait_until
+from providers.aws.waits import WAITS, Outcome, Pacing, WaitSpec, wait_for
 
 Log = Callable[[str], None]
 
@@ -281,15 +281,8 @@ def _wait_out(
         return waiter.acceptors.classify([state.status]), state
 
     try:
-        wait_until(
-            probe,
-            spec,
-            resource=f"instance refresh {refresh_id} of group {group}",
-            goal=waiter.goal,
-            clock=pacing.clock,
-            sleep=pacing.sleep,
-            rand=pacing.rand,
-        )
+        resource = f"instance refresh {refresh_id} of group {group}"
+        wait_for(waiter, probe, resource=resource, pacing=pacing, spec=spec)
     except WaitTimeoutError as exc:
         state = last["state"]
         raise RefreshTimeoutError(
@@ -444,25 +437,9 @@ def wait_for_refresh(
         state = RefreshState.of(refresh)
         return waiter.acceptors.classify([state.status]), state
 
-    on_progress = None
-    if log is not None:
-        say = log
-
-        def report(elapsed: float, state: object) -> None:
-            say(f"instance refresh {refresh_id} of group {group}: {state} ({elapsed:.0f}s)")
-
-        on_progress = pacing.throttle(report)
+    resource = f"instance refresh {refresh_id} of group {group}"
     try:
-        state = wait_until(
-            probe,
-            spec or waiter.spec,
-            resource=f"instance refresh {refresh_id} of group {group}",
-            goal=waiter.goal,
-            on_progress=on_progress,
-            clock=pacing.clock,
-            sleep=pacing.sleep,
-            rand=pacing.rand,
-        )
+        state = wait_for(waiter, probe, resource=resource, pacing=pacing, spec=spec, log=log)
     except WaitFailedError as exc:
         refresh = last["refresh"]
         raise RefreshFailedError(
@@ -635,25 +612,9 @@ def wait_for_group_healthy(
         last["health"] = health
         return waiter.acceptors.classify([health.phase]), health
 
-    on_progress = None
-    if log is not None:
-        say = log
-
-        def report(elapsed: float, state: object) -> None:
-            say(f"group {group} on {image_id}: {state} ({elapsed:.0f}s)")
-
-        on_progress = pacing.throttle(report)
+    resource = f"group {group} on {image_id}"
     try:
-        health = wait_until(
-            probe,
-            spec or waiter.spec,
-            resource=f"group {group}",
-            goal=waiter.goal,
-            on_progress=on_progress,
-            clock=pacing.clock,
-            sleep=pacing.sleep,
-            rand=pacing.rand,
-        )
+        health = wait_for(waiter, probe, resource=resource, pacing=pacing, spec=spec, log=log)
     except (WaitFailedError, WaitTimeoutError) as exc:
         seen = last["health"]
         gone = seen.phase == "gone"
@@ -744,15 +705,7 @@ def delete_group(
         state = "gone" if found is None else str(found.get("Status") or "exists")
         return waiter.acceptors.classify([state]), state
 
-    wait_until(
-        probe,
-        spec or waiter.spec,
-        resource=f"group {group}",
-        goal=waiter.goal,
-        clock=pacing.clock,
-        sleep=pacing.sleep,
-        rand=pacing.rand,
-    )
+    wait_for(waiter, probe, resource=f"group {group}", pacing=pacing, spec=spec)
     if launch_configuration:
         try:
             autoscaling.delete_launch_configuration(LaunchConfigurationName=launch_configuration)
