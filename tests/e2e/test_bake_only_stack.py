@@ -89,7 +89,7 @@ def test_trigger_change_replaces_new_image_first_then_retires_old(
 
     preview = stack.preview("--diff").check()
     if os.environ.get(PREVIEW_EXAMPLE_ENV):
-        Path(os.environ[PREVIEW_EXAMPLE_ENV]).write_text(preview.stdout)
+        Path(os.environ[PREVIEW_EXAMPLE_ENV]).write_text(preview.output)
 
     assert re.search(rf"\+-{re.escape(BAKED_IMAGE_TYPE)}: \(replace\)", preview.stdout)
     assert re.search(r'~ triggers\s*: \[\n.*=> "patch-2"', preview.stdout), preview.stdout
