@@ -141,6 +141,7 @@ def _kill_up_when(
     log: Path,
 ) -> KilledRun:
     up = stack.ws.popen("up", "--yes", "--stack", stack.name, log=log)
+    below: list[int] = []
     try:
         _wait_for(lambda: ready(aws) or up.poll() is not None, "the bake's middle")
         assert up.poll() is None, f"pulumi up ended before the kill:\n{log.read_text()}"
