@@ -373,4 +373,35 @@ class BakedImage(pulumi.dynamic.Resource, module="bakery", name="BakedImage"):
         props["lineage"] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
         for key in (*OUTPUT_KEYS, "bake_id"):
             props[key] = None
-        super().__init__(BakedImageProvider(), resource_name, props, opts)
+        super().__init__(
+            BakedImageProvider(), resource_name, props, _own_provider(resource_name, opts)
+        )
+
+
+# The package of every Python dynamic resource; its provider plugin is the dynamic host.
+PYTHON_PACKAGE = "pulumi-python"
+
+
+def _own_provider(
+    resource_name: str, opts: pulumi.ResourceOptions | None
+) -> pulumi.ResourceOptions:
+    """Give the BakedImage a provider of its own, unless the user chose one.
+
+    The Python dynamic-provider host serves at most 4 calls at once and every resource of
+    one provider shares a host, so 16 bakes on the default provider run in 4 waves. An
+    explicit provider per BakedImage gets its own host process: 16 bakes run at once
+    (bench/parallel_bakes.py). Moving an existing BakedImage from the default provider to
+    its own does not replace it. Pass ``provider=`` (or ``providers=``, or a parent with a
+    ``pulumi-python`` provider) to share one host instead.
+    """
+    opts = opts or pulumi.ResourceOptions()
+    token = f"{PYTHON_PACKAGE}:dynamic/bakery:BakedImage"
+    inherited = opts.parent.get_provider(token) if opts.parent else None
+    if opts.provider is not None or opts.providers or inherited is not None:
+        return opts
+    own = pulumi.ProviderResource(
+        PYTHON_PACKAGE,
+        f"{resource_name}-provider",
+        opts=pulumi.ResourceOptions(parent=opts.parent),
+    )
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=own))
