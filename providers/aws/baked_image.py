@@ -34,6 +34,7 @@ from providers.aws.images import (
     find_image_by_name,
     find_images,
     image_snapshot_ids,
+    mapped_snapshot_ids,
     register_image,
     tag_image,
     untag_image,
@@ -311,7 +312,7 @@ def bake_image(
         log(f"adopting image {image['ImageId']} of this bake")
         if source.held_by:
             restore_instance(ec2, req.instance_id, restore_to, pacing=pacing, log=log)
-        snapshot_ids = image_snapshot_ids(ec2, image)
+        snapshot_ids = _used_snapshots(ec2, image)
         image_id = str(image["ImageId"])
         baked_at = tags.to_dict(image.get("Tags")).get(tags.BAKED_AT) or _stamp(now())
         downtime = float(tags.to_dict(image.get("Tags")).get(tags.DOWNTIME_S) or 0.0)
@@ -350,7 +351,7 @@ def bake_image(
                 raise
             log(f"adopting image {raced['ImageId']} registered by another run of this bake")
             image_id = str(raced["ImageId"])
-            snapshot_ids = image_snapshot_ids(ec2, raced)
+            snapshot_ids = _used_snapshots(ec2, raced)
             raced_tags = tags.to_dict(raced.get("Tags"))
             baked_at = raced_tags.get(tags.BAKED_AT) or baked_at
             downtime = float(raced_tags.get(tags.DOWNTIME_S) or downtime)
@@ -370,6 +371,11 @@ def _image_tags(req: BakeRequest, baked_at: str, downtime_s: float) -> dict[str,
         tags.BAKED_AT: baked_at,
         tags.DOWNTIME_S: f"{downtime_s:.1f}",
     }
+
+
+def _used_snapshots(ec2: Any, image: Mapping[str, Any]) -> list[str]:
+    """The snapshots the image is made of; others of its bake are strays of a racing run."""
+    return mapped_snapshot_ids(image) or image_snapshot_ids(ec2, image)
 
 
 def _drop_stray_snapshots(ec2: Any, bake_id: str, keep: list[str]) -> None:

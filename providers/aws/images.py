@@ -145,13 +145,20 @@ def wait_for_image(
     wait_for(waiter, probe, resource=resource, pacing=pacing, spec=spec, log=log)
 
 
+def mapped_snapshot_ids(image: Mapping[str, Any]) -> list[str]:
+    """The snapshots the image's block device mappings name."""
+    return sorted(
+        {
+            m["Ebs"]["SnapshotId"]
+            for m in image.get("BlockDeviceMappings", [])
+            if m.get("Ebs", {}).get("SnapshotId")
+        }
+    )
+
+
 def image_snapshot_ids(ec2: Any, image: Mapping[str, Any]) -> list[str]:
-    """The snapshots behind an image: from its mappings and from its bake id tag."""
-    ids = {
-        m["Ebs"]["SnapshotId"]
-        for m in image.get("BlockDeviceMappings", [])
-        if m.get("Ebs", {}).get("SnapshotId")
-    }
+    """Every snapshot of the image's bake: its mappings and those tagged with its bake id."""
+    ids = set(mapped_snapshot_ids(image))
     bake_id = tags.to_dict(image.get("Tags")).get(tags.BAKE_ID)
     if bake_id:
         ids.update(s["SnapshotId"] for s in find_snapshots(ec2, tags.BAKE_ID, bake_id))

@@ -497,3 +497,19 @@ def test_bake_image_new_bake_discards_abandoned_partial_snapshots(ec2, pacing) -
 
     assert not {s["SnapshotId"] for s in abandoned} & _all_snapshot_ids(ec2)
     assert _all_snapshot_ids(ec2) == set(info.snapshot_ids)
+
+
+def test_bake_image_adopting_image_deletes_racing_runs_stray_snapshot_set(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    first = bake_image(ec2, _request(instance_id), pacing=pacing)
+    # A second run of the same bake that snapshotted too before losing the race.
+    stray = ec2.create_snapshots(
+        InstanceSpecification={"InstanceId": instance_id},
+        TagSpecifications=tags.spec("snapshot", {tags.BAKE_ID: "bake-1", tags.LINEAGE: LINEAGE}),
+    )["Snapshots"]
+
+    again = bake_image(ec2, _request(instance_id), pacing=pacing)
+
+    assert again.image_id == first.image_id
+    assert _all_snapshot_ids(ec2) == set(first.snapshot_ids)
+    assert not {s["SnapshotId"] for s in stray} & _all_snapshot_ids(ec2)
