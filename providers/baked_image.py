@@ -100,6 +100,13 @@ def _log(props: Mapping[str, Any], message: str) -> None:
     progress(f"{props.get('lineage', '?')}: {message}")
 
 
+def _bake_key(props: Mapping[str, Any], *, user_named: bool) -> dict[str, Any]:
+    """The inputs that define a bake; a generated name is not one (it derives from them)."""
+    key = {k: props.get(k) for k in BAKE_KEYS}
+    key["name"] = props.get("name") if user_named else None
+    return key
+
+
 def _ec2(props: Mapping[str, Any]) -> Any:
     return make_client("ec2", region=props.get("region"), endpoint_url=props.get("endpoint_url"))
 
@@ -165,10 +172,8 @@ class BakedImageProvider(ResourceProvider):
         problems = self._check_fields(inputs)
         user_named = not _unset(inputs.get("name"))
         if not problems and all(_known(inputs.get(k)) for k in BAKE_KEYS if k != "name"):
-            key_inputs = {k: inputs.get(k) for k in BAKE_KEYS if k != "name"}
-            key_inputs["name"] = inputs.get("name") if user_named else None
-            old_key = {k: olds.get(k) for k in BAKE_KEYS if k != "name"}
-            old_key["name"] = olds.get("name") if olds.get(USER_NAMED) else None
+            key_inputs = _bake_key(inputs, user_named=user_named)
+            old_key = _bake_key(olds, user_named=bool(olds.get(USER_NAMED)))
             rebake = not olds or not same(old_key, key_inputs)
             if not rebake:
                 inputs["bake_id"] = olds["bake_id"]

@@ -49,9 +49,21 @@ def _version(value: Any) -> Any:
     return value
 
 
+def _where(props: Mapping[str, Any], region: str | None) -> dict[str, Any]:
+    return {"region": props.get("region") or region, "endpoint_url": props.get("endpoint_url")}
+
+
 def _clients(props: Mapping[str, Any], region: str | None) -> tuple[Any, Any]:
-    where = {"region": props.get("region") or region, "endpoint_url": props.get("endpoint_url")}
+    where = _where(props, region)
     return make_client("autoscaling", **where), make_client("ec2", **where)
+
+
+def _read_while_group_exists(id_: str, props: dict[str, Any], region: str | None) -> ReadResult:
+    """Both rollout resources live as long as their group: gone with it, else unchanged."""
+    autoscaling = make_client("autoscaling", **_where(props, region))
+    if rollout.describe_group(autoscaling, props.get("group_name") or id_) is None:
+        return ReadResult("", {})
+    return ReadResult(id_, props)
 
 
 def _required(props: Mapping[str, Any], keys: Sequence[str]) -> list[CheckFailure]:
@@ -201,10 +213,7 @@ class InstanceRefreshProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """The recorded outputs while the group exists; an empty id once it is gone."""
-        autoscaling, _ec2 = _clients(props, self.default_region)
-        if rollout.describe_group(autoscaling, props.get("group_name") or id_) is None:
-            return ReadResult("", {})
-        return ReadResult(id_, props)
+        return _read_while_group_exists(id_, props, self.default_region)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Nothing to delete: the refresh is history."""
@@ -358,10 +367,7 @@ class BlueGreenCutoverProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """The recorded outputs while the group exists; an empty id once it is gone."""
-        autoscaling, _ec2 = _clients(props, self.default_region)
-        if rollout.describe_group(autoscaling, props.get("group_name") or id_) is None:
-            return ReadResult("", {})
-        return ReadResult(id_, props)
+        return _read_while_group_exists(id_, props, self.default_region)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Delete this cutover's group, then every group of the fleet never cut over to.

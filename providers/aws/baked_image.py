@@ -312,10 +312,7 @@ def bake_image(
         log(f"adopting image {image['ImageId']} of this bake")
         if source.held_by:
             restore_instance(ec2, req.instance_id, restore_to, pacing=pacing, log=log)
-        snapshot_ids = _used_snapshots(ec2, image)
-        image_id = str(image["ImageId"])
-        baked_at = tags.to_dict(image.get("Tags")).get(tags.BAKED_AT) or _stamp(now())
-        downtime = float(tags.to_dict(image.get("Tags")).get(tags.DOWNTIME_S) or 0.0)
+        image_id, snapshot_ids, baked_at, downtime = _adopted(ec2, image, _stamp(now()), 0.0)
     else:
         _discard_abandoned(ec2, req, log)
         mine = find_snapshots(ec2, tags.BAKE_ID, req.bake_id)
@@ -350,11 +347,7 @@ def bake_image(
             if raced is None:
                 raise
             log(f"adopting image {raced['ImageId']} registered by another run of this bake")
-            image_id = str(raced["ImageId"])
-            snapshot_ids = _used_snapshots(ec2, raced)
-            raced_tags = tags.to_dict(raced.get("Tags"))
-            baked_at = raced_tags.get(tags.BAKED_AT) or baked_at
-            downtime = float(raced_tags.get(tags.DOWNTIME_S) or downtime)
+            image_id, snapshot_ids, baked_at, downtime = _adopted(ec2, raced, baked_at, downtime)
 
     tag_image(ec2, image_id, snapshot_ids, _image_tags(req, baked_at, downtime))
     wait_for_image(ec2, image_id, pacing=pacing, spec=req.spec("image_available"), log=log)
@@ -373,15 +366,29 @@ def _image_tags(req: BakeRequest, baked_at: str, downtime_s: float) -> dict[str,
     }
 
 
-def _used_snapshots(ec2: Any, image: Mapping[str, Any]) -> list[str]:
-    """The snapshots the image is made of; others of its bake are strays of a racing run."""
-    return mapped_snapshot_ids(image) or image_snapshot_ids(ec2, image)
+def _adopted(
+    ec2: Any, image: Mapping[str, Any], baked_at: str, downtime_s: float
+) -> tuple[str, list[str], str, float]:
+    """An image of this bake made by an earlier run: its id, the snapshots it is made of
+    (others of its bake are strays of a racing run), and its baked-at and downtime tags
+    (``baked_at``/``downtime_s`` where it has none)."""
+    image_tags = tags.to_dict(image.get("Tags"))
+    return (
+        str(image["ImageId"]),
+        mapped_snapshot_ids(image) or image_snapshot_ids(ec2, image),
+        image_tags.get(tags.BAKED_AT) or baked_at,
+        float(image_tags.get(tags.DOWNTIME_S) or downtime_s),
+    )
 
 
 def _drop_stray_snapshots(ec2: Any, bake_id: str, keep: list[str]) -> None:
     """Delete snapshots of this bake that its image does not use (a racing retry's)."""
-    stray = [s["SnapshotId"] for s in find_snapshots(ec2, tags.BAKE_ID, bake_id)]
-    stray = [s for s in stray if s not in set(keep)]
+    kept = set(keep)
+    stray = [
+        s["SnapshotId"]
+        for s in find_snapshots(ec2, tags.BAKE_ID, bake_id)
+        if s["SnapshotId"] not in kept
+    ]
     if stray:
         delete_snapshots(ec2, stray)
 
