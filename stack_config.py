@@ -224,6 +224,16 @@ def _key(name: str) -> str:
     return f"{NAMESPACE}:{name}"
 
 
+def _parsed_number(raw: Any) -> Any:
+    """A number written as text (`pulumi config set` stores strings) as a float; else as is."""
+    if isinstance(raw, str):
+        try:
+            return float(raw.strip())
+        except ValueError:
+            return raw
+    return raw
+
+
 class _Reader:
     """Parses raw values (strings from the engine, or native values) by key kind."""
 
@@ -253,24 +263,14 @@ class _Reader:
         return KEYS[name].default
 
     def _int(self, name: str, raw: Any) -> Any:
-        value = raw
-        if isinstance(raw, str):
-            try:
-                value = float(raw.strip())
-            except ValueError:
-                value = raw
+        value = _parsed_number(raw)
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
             self._bad(name, raw, "expected a whole number")
             return KEYS[name].default
         return int(value)
 
     def _number(self, name: str, raw: Any) -> Any:
-        value = raw
-        if isinstance(raw, str):
-            try:
-                value = float(raw.strip())
-            except ValueError:
-                value = raw
+        value = _parsed_number(raw)
         if isinstance(value, bool) or not isinstance(value, int | float):
             self._bad(name, raw, "expected a number")
             return KEYS[name].default
