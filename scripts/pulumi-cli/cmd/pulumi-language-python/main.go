@@ -148,6 +148,16 @@ func (h *languageHost) engine() string {
 	return h.engineAddress
 }
 
+// toolchainFor resolves the Python toolchain a request's program uses, with its options.
+func toolchainFor(info *pulumirpc.ProgramInfo) (toolchain.PythonOptions, toolchain.Toolchain, error) {
+	opts, err := pythonOptions(info)
+	if err != nil {
+		return opts, nil, err
+	}
+	tc, err := toolchain.ResolveToolchain(opts)
+	return opts, tc, err
+}
+
 // pythonOptions turns ProgramInfo into toolchain options. Recognised
 // `runtime.options` in Pulumi.yaml: toolchain (pip|uv|poetry), virtualenv.
 func pythonOptions(info *pulumirpc.ProgramInfo) (toolchain.PythonOptions, error) {
@@ -221,11 +231,7 @@ func (h *languageHost) GetRequiredPlugins(context.Context,
 func (h *languageHost) GetRequiredPackages(ctx context.Context,
 	req *pulumirpc.GetRequiredPackagesRequest,
 ) (*pulumirpc.GetRequiredPackagesResponse, error) {
-	opts, err := pythonOptions(req.GetInfo())
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	opts, tc, err := toolchainFor(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
@@ -376,11 +382,7 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 			Error: "debugging is not supported by Bakery's pulumi-language-python",
 		}, nil
 	}
-	opts, err := pythonOptions(req.GetInfo())
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	_, tc, err := toolchainFor(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
@@ -497,11 +499,7 @@ func (h *languageHost) RuntimeOptionsPrompts(context.Context,
 }
 
 func (h *languageHost) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
-	opts, err := pythonOptions(req.GetInfo())
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	_, tc, err := toolchainFor(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
@@ -518,11 +516,7 @@ func (h *languageHost) About(ctx context.Context, req *pulumirpc.AboutRequest) (
 func (h *languageHost) GetProgramDependencies(ctx context.Context,
 	req *pulumirpc.GetProgramDependenciesRequest,
 ) (*pulumirpc.GetProgramDependenciesResponse, error) {
-	opts, err := pythonOptions(req.GetInfo())
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	_, tc, err := toolchainFor(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
