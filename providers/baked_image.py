@@ -34,11 +34,11 @@ from providers.aws.baked_image import (
     bake_image,
     check_bake,
     describe_baked_image,
-    release_image,
     update_baked_image,
 )
 from providers.aws.clients import make_client
 from providers.aws.errors import InvalidInputError
+from providers.aws.retention import release_image
 from providers.dynamic_props import UNKNOWN, progress, same
 
 DEFAULTS: dict[str, Any] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 PREFIX = "bakery:"
@@ -36,3 +37,13 @@ def user_tags(tags: Mapping[str, str]) -> dict[str, str]:
 def spec(resource_type: str, tags: Mapping[str, str]) -> list[dict[str, Any]]:
     """A TagSpecifications list: tag at creation, so nothing exists untagged."""
     return [{"ResourceType": resource_type, "Tags": to_list(tags)}]
+
+
+def utcnow() -> datetime:
+    """The wall clock in UTC (injected as ``now`` where tests need to order bakes)."""
+    return datetime.now(UTC)
+
+
+def stamp(moment: datetime) -> str:
+    """A sortable UTC timestamp with microseconds (tags order a lineage's bakes)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -17,7 +17,6 @@ from providers.aws.baked_image import (
     bake_image,
     check_bake,
     describe_baked_image,
-    release_image,
 )
 from providers.aws.clients import make_client
 from providers.aws.errors import (
@@ -26,6 +25,7 @@ from providers.aws.errors import (
     InstanceUnsuitableError,
     WaitTimeoutError,
 )
+from providers.aws.retention import release_image
 from providers.aws.waits import Pacing
 from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION, FakeClock
