@@ -1,26 +1,48 @@
 #!/usr/bin/env bash
-# Installs the pinned Pulumi CLI plus a Python language host, built from the
-# Go module proxy (no other network needed), and prints the bin directory as
-# the LAST line of stdout (everything else goes to stderr):
+# Puts a Pulumi CLI with a Python language host within reach and prints its bin
+# directory as the LAST line of stdout (everything else goes to stderr):
 #
 #   PATH="$(scripts/install-pulumi.sh | tail -1):$PATH"
 #
-# The bin directory holds:
+# In this order:
+#   1. a `pulumi` on PATH at or above v$MIN_VERSION (the Python SDK pinned in
+#      requirements.txt; Pulumi's engine keeps working with older SDKs, not with
+#      newer ones) with `pulumi-language-python`, `pulumi-language-python-exec`
+#      and `pulumi-resource-pulumi-python` beside it: an official install;
+#   2. the cache of an earlier build of v$PULUMI_VERSION;
+#   3. otherwise it builds v$PULUMI_VERSION from the Go module proxy (no other
+#      network needed; a cold build took 337 s on 2 cores, see README), saying
+#      in one line why no CLI on PATH would do.
+#
+# The bin directory of a build holds:
 #   pulumi                         CLI, github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 #   pulumi-language-python         our language host (scripts/pulumi-cli/cmd/...)
 #   pulumi-language-python-exec    our program executor (scripts/pulumi-cli/exec/)
 #   pulumi-resource-pulumi-python  our dynamic provider host (scripts/pulumi-cli/exec/)
 #
+# Exit status: 0 with the directory printed; 3 when there is no usable CLI and no
+# Go to build one (scripts/test.sh then skips the e2e tests outside CI); 1 on any
+# other failure.
+#
 # Environment:
 #   BAKERY_CACHE               cache root (default $HOME/.cache/bakery); the
 #                              binaries go to $BAKERY_CACHE/pulumi-v<VER>/bin
 #   BAKERY_PULUMI_IGNORE_PATH  if non-empty, do not reuse a `pulumi` on PATH
+#   BAKERY_GO                  the go binary to build with (default: go on PATH,
+#                              else /usr/local/go/bin/go)
+#   BAKERY_PULUMI_BUILD_DRY_RUN  if non-empty, say that it would build and exit 0
+#                              before building (tests use it)
 #   GOCACHE, GOMODCACHE, GOPROXY, GOFLAGS  as usual for Go (defaults are fine)
 #
 # See scripts/README-pulumi-cli.md.
 set -euo pipefail
 
+# The CLI this script builds (the nearest the Go proxy serves at or above the SDK).
 PULUMI_VERSION="3.274.0"
+# The oldest CLI it accepts on PATH: the pinned Python SDK's own release.
+MIN_VERSION="$(sed -n 's/^pulumi==\([0-9.]*\)$/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../requirements.txt")"
+MIN_VERSION="${MIN_VERSION:-$PULUMI_VERSION}"
+EXIT_NO_GO=3
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 module_dir="$here/pulumi-cli"
@@ -33,11 +55,62 @@ scripts=(pulumi-language-python-exec pulumi-resource-pulumi-python)
 log() { printf 'install-pulumi: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# True if the pulumi binary $1 reports exactly v$PULUMI_VERSION.
-reports_pinned() {
+# The version `pulumi version` of binary $1 prints (v3.280.0), or nothing.
+version_of() {
     local out
     out="$(PULUMI_SKIP_UPDATE_CHECK=true "$1" version 2>/dev/null)" || return 1
-    [ "${out%%$'\n'*}" = "v$PULUMI_VERSION" ]
+    printf '%s' "${out%%$'\n'*}"
+}
+
+# True if the pulumi binary $1 reports exactly v$PULUMI_VERSION.
+reports_pinned() {
+    [ "$(version_of "$1")" = "v$PULUMI_VERSION" ]
+}
+
+# True if version $1 (v3.280.0, v3.280.0-alpha.x) is at or above v$MIN_VERSION.
+at_least_min() {
+    local v="${1#v}"
+    v="${v%%[-+]*}"
+    [[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || return 1
+    [ "$(printf '%s\n%s\n' "$MIN_VERSION" "$v" | sort -V | head -1)" = "$MIN_VERSION" ]
+}
+
+# True if the `pulumi` on PATH will do; sets on_path_dir and on_path_version,
+# or why_not_path to the reason it will not.
+why_not_path="no pulumi on PATH"
+usable_on_path() {
+    local on_path f
+    on_path="$(command -v pulumi 2>/dev/null)" || return 1
+    on_path_dir="$(cd "$(dirname "$on_path")" && pwd -P)"
+    if [ "$on_path_dir" = "$(cd "$bin_dir" 2>/dev/null && pwd -P || true)" ]; then
+        why_not_path="the pulumi on PATH is this script's cache, which is out of date"
+        return 1  # step 2 checks the cache's build stamp
+    fi
+    on_path_version="$(version_of "$on_path")" || on_path_version=""
+    if [ -z "$on_path_version" ]; then
+        why_not_path="$on_path does not run (\`pulumi version\` failed)"
+        return 1
+    fi
+    if ! at_least_min "$on_path_version"; then
+        why_not_path="$on_path is $on_path_version, older than v$MIN_VERSION"
+        return 1
+    fi
+    for f in pulumi-language-python "${scripts[@]}"; do
+        if [ ! -x "$on_path_dir/$f" ]; then
+            why_not_path="$on_path ($on_path_version) has no $f beside it"
+            return 1
+        fi
+    done
+}
+
+find_go() {
+    local go
+    if [ -n "${BAKERY_GO:-}" ]; then
+        go="$BAKERY_GO"
+    else
+        go="$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)"
+    fi
+    [ -x "$go" ] && echo "$go"
 }
 
 # What the build depends on: version, flags, and the wrapper module's sources.
@@ -66,36 +139,33 @@ cache_is_current() {
 }
 
 done_with() {
-    log "pulumi v$PULUMI_VERSION ready in $1"
+    log "pulumi ${2:-v$PULUMI_VERSION} ready in $1"
     echo "$1"
     exit 0
 }
 
-# 1. Our cache already holds this build.
+# 1. A pulumi on PATH at or above $MIN_VERSION with a Python language host and
+#    its scripts beside it (an official install, or this script's own output).
+if [ -z "${BAKERY_PULUMI_IGNORE_PATH:-}" ] && usable_on_path; then
+    done_with "$on_path_dir" "$on_path_version"
+fi
+
+# 2. Our cache already holds this build.
 if cache_is_current; then
     sync_scripts "$bin_dir"
-    done_with "$bin_dir"
+    done_with "$bin_dir" "v$PULUMI_VERSION"
 fi
 
-# 2. A pulumi on PATH that reports the pinned version, with the Python
-#    language host and its scripts beside it (e.g. an official install).
-if [ -z "${BAKERY_PULUMI_IGNORE_PATH:-}" ] && on_path="$(command -v pulumi 2>/dev/null)"; then
-    on_path_dir="$(cd "$(dirname "$on_path")" && pwd -P)"
-    if [ "$on_path_dir" != "$(cd "$bin_dir" 2>/dev/null && pwd -P || true)" ] &&
-        [ -x "$on_path_dir/pulumi-language-python" ] &&
-        [ -e "$on_path_dir/pulumi-language-python-exec" ] &&
-        [ -x "$on_path_dir/pulumi-resource-pulumi-python" ] &&
-        reports_pinned "$on_path"; then
-        done_with "$on_path_dir"
-    fi
+# 3. Build, saying why in one line.
+go_bin="$(find_go)" || {
+    log "no pulumi CLI: $why_not_path, and no Go to build v$PULUMI_VERSION with (BAKERY_GO, go on PATH, /usr/local/go/bin/go); install Go >= the 'go' line of $module_dir/go.mod, or put an official pulumi >= v$MIN_VERSION on PATH"
+    exit "$EXIT_NO_GO"
+}
+log "building pulumi v$PULUMI_VERSION from the Go module proxy: $why_not_path"
+if [ -n "${BAKERY_PULUMI_BUILD_DRY_RUN:-}" ]; then
+    log "dry run (BAKERY_PULUMI_BUILD_DRY_RUN): not building with $go_bin into $bin_dir"
+    exit 0
 fi
-
-# 3. Build.
-go_bin="$(command -v go 2>/dev/null || true)"
-if [ -z "$go_bin" ] && [ -x /usr/local/go/bin/go ]; then
-    go_bin=/usr/local/go/bin/go
-fi
-[ -n "$go_bin" ] || die "Go (>= the 'go' line of $module_dir/go.mod) is needed: not on PATH nor at /usr/local/go/bin/go"
 
 for mod in pkg sdk; do
     grep -Eq "^[[:space:]]*github.com/pulumi/pulumi/$mod/v3 v$PULUMI_VERSION\$" "$module_dir/go.mod" ||
@@ -120,7 +190,7 @@ fi
 work="$(mktemp -d "$install_dir/build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-log "building pulumi v$PULUMI_VERSION and pulumi-language-python with $("$go_bin" version) (cold: about 4 min on 2 cores)"
+log "go build of pulumi and pulumi-language-python with $("$go_bin" version) (cold: ~6 min on 2 cores)"
 start=$(date +%s)
 ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 (

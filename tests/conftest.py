@@ -93,3 +93,12 @@ class FakeClock:
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the real Pulumi CLI ``e2e``: scripts/test.sh runs the
+    unit tests (``-m "not e2e"``) before it looks for a CLI, then these (``-m e2e``)."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "pulumi_bin" in fixtures or "tests/e2e/" in item.nodeid:
+            item.add_marker(pytest.mark.e2e)
