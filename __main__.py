@@ -1,6 +1,6 @@
 """Bakery's program: bake (or promote) a golden image, then roll it out to a fleet.
 
-Config (stack_config.py, README "Config reference") decides the shape:
+Config (stack_config/, README "Config reference") decides the shape:
 
     bakery:bake.*          -> BakedImage "image"           (the AMI, baked here)
     bakery:promote.*       -> PromotedImage "image"        (another stack's AMI; copy, share)

@@ -1,0 +1,62 @@
+"""The ``bakery:bake.*`` section: how to bake the golden instance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from providers.aws import validation
+from stack_config.keys import key
+from stack_config.parse import Reader
+
+
+@dataclass(frozen=True)
+class BakeConfig:
+    """How to bake the golden instance (``BakedImageArgs``)."""
+
+    instance_id: str
+    name: str | None = None
+    description: str | None = None
+    triggers: tuple[Any, ...] = ()
+    stop_instance: bool = True
+    restore_state: bool = True
+    tags: Mapping[str, str] = field(default_factory=dict)
+    keep_previous: int = 1
+    retain_on_delete: bool = False
+    timeouts: Mapping[str, float] = field(default_factory=dict)
+    endpoint_url: str | None = None
+
+
+def load_bake(r: Reader) -> BakeConfig:
+    problems = r.problems
+    instance_id = r.get("bake.instance_id")
+    problems += validation.check_instance_id(instance_id, key("bake.instance_id"))
+    name = r.get("bake.name")
+    if name is not None:
+        problems += validation.check_image_name(name, key("bake.name"))
+    description = r.get("bake.description")
+    problems += validation.check_description(description, key("bake.description"))
+    triggers = r.get("bake.triggers")
+    problems += validation.check_triggers(triggers, key("bake.triggers"))
+    tags = r.get("bake.tags")
+    problems += validation.check_tags(tags, key("bake.tags"))
+    timeouts = r.get("bake.timeouts")
+    problems += validation.check_timeouts(timeouts, key("bake.timeouts"))
+    endpoint_url = r.get("bake.endpoint_url")
+    problems += validation.check_endpoint_url(endpoint_url, key("bake.endpoint_url"))
+    keep_previous = r.get("bake.keep_previous")
+    problems += validation.check_count(keep_previous, key("bake.keep_previous"))
+    return BakeConfig(
+        instance_id=instance_id or "",
+        name=name,
+        description=description,
+        triggers=tuple(triggers),
+        stop_instance=r.get("bake.stop_instance"),
+        restore_state=r.get("bake.restore_state"),
+        tags=dict(tags),
+        keep_previous=keep_previous,
+        retain_on_delete=r.get("bake.retain_on_delete"),
+        timeouts={k: float(v) for k, v in timeouts.items() if isinstance(v, int | float)},
+        endpoint_url=endpoint_url,
+    )

@@ -1,0 +1,106 @@
+"""The key table: every ``bakery:*`` key Bakery reads, its kind, default and README line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+NAMESPACE = "bakery"
+MODES = ("bake-only", "fleet")
+# Mirrors components/image_fleet.py (the config layer may not import components;
+# tests/stack_config/ checks that the two agree).
+LAUNCH_KINDS = ("template", "configuration")
+ROLLOUTS = ("rolling", "blue_green")
+HEALTH_CHECK_TYPES = ("EC2", "ELB")
+SECTIONS = ("bake", "promote", "fleet")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key: its type, default and the line the README table shows."""
+
+    kind: str  # "str", "int", "number", "bool", "list", "map"
+    default: Any
+    doc: str
+
+
+# Every key Bakery reads, in README order. The README's config table is checked
+# against this (tests/stack_config/).
+KEYS: dict[str, Key] = {
+    "mode": Key("str", "bake-only", "`bake-only` (the image only) or `fleet` (image + fleet)"),
+    "bake.instance_id": Key(
+        "str", None, "The golden instance to image (required unless promoting)"
+    ),
+    "bake.name": Key("str", None, "AMI name; default: resource name + short bake id"),
+    "bake.description": Key("str", None, "AMI description (at most 255 characters)"),
+    "bake.triggers": Key("list", [], "Any change re-bakes, e.g. `[patch-2026-11]`"),
+    "bake.stop_instance": Key(
+        "bool", True, "Stop the instance for a consistent image (`false`: crash-consistent)"
+    ),
+    "bake.restore_state": Key("bool", True, "Put the instance back in the state it was found in"),
+    "bake.tags": Key("map", {}, "Tags on the AMI and every snapshot"),
+    "bake.keep_previous": Key(
+        "int", 1, "Replaced AMIs kept registered for rollback (older ones are removed)"
+    ),
+    "bake.retain_on_delete": Key(
+        "bool", False, "On `pulumi destroy`, keep the AMI and its lineage in AWS"
+    ),
+    "bake.timeouts": Key(
+        "map",
+        {},
+        "Wait deadlines in minutes; defaults `{instance: 15, snapshots: 480, image: 120}`",
+    ),
+    "bake.endpoint_url": Key(
+        "str", None, "A local AWS endpoint (moto) for the bake; never set for real AWS"
+    ),
+    "promote.from_stack": Key(
+        "str", None, "Take `image_id` from this stack (`org/bakery/staging`) instead of baking"
+    ),
+    "promote.source_region": Key(
+        "str", None, "Region of that stack's image; default: this stack's `aws:region`"
+    ),
+    "promote.copy": Key(
+        "bool", False, "Copy the image into this stack (implied when the regions differ)"
+    ),
+    "promote.kms_key_id": Key("str", None, "KMS key ARN to encrypt the copy with"),
+    "promote.share_with_accounts": Key(
+        "list", [], "Account ids (quoted) allowed to launch this stack's image"
+    ),
+    "fleet.instance_type": Key("str", None, "Instance type (required in fleet mode)"),
+    "fleet.subnet_ids": Key("list", [], "Subnets to launch into (required in fleet mode)"),
+    "fleet.security_group_ids": Key("list", [], "Security groups of the instances"),
+    "fleet.key_name": Key("str", None, "EC2 key pair name"),
+    "fleet.iam_instance_profile": Key("str", None, "Instance profile name (or ARN)"),
+    "fleet.user_data": Key("str", None, "User data, plain text"),
+    "fleet.min_size": Key("int", 1, "Group minimum size"),
+    "fleet.max_size": Key("int", 1, "Group maximum size"),
+    "fleet.desired_capacity": Key("int", None, "Desired capacity; default: `min_size`"),
+    "fleet.health_check_type": Key("str", "EC2", "`EC2` or `ELB`"),
+    "fleet.health_check_grace_period_s": Key("int", 300, "Health check grace period"),
+    "fleet.target_group_arns": Key("list", [], "Load balancer target groups"),
+    "fleet.tags": Key("map", {}, "Tags on the group, propagated to its instances"),
+    "fleet.launch": Key(
+        "str", "template", "`template` or `configuration` (legacy: blue_green only)"
+    ),
+    "fleet.rollout": Key(
+        "str", "rolling", "`rolling` (instance refresh) or `blue_green` (new group per image)"
+    ),
+    "fleet.min_healthy_percentage": Key("int", 90, "Rolling: share of the fleet kept in service"),
+    "fleet.instance_warmup_s": Key("int", None, "Rolling: seconds before a new instance counts"),
+    "fleet.checkpoint_percentages": Key(
+        "list", [], "Rolling: pause points, ascending, ending at 100, e.g. `[20, 100]`"
+    ),
+    "fleet.checkpoint_delay_s": Key("int", None, "Rolling: seconds to wait at each checkpoint"),
+    "fleet.skip_matching": Key("bool", True, "Rolling: leave instances already on the image alone"),
+    "fleet.auto_rollback": Key(
+        "bool", True, "Rolling: roll back to the previous version when the refresh fails"
+    ),
+    "fleet.rollout_timeout_s": Key(
+        "number", 3600, "How long `pulumi up` waits for a rollout (AWS carries on after)"
+    ),
+}
+
+
+def key(name: str) -> str:
+    """``fleet.min_size`` as the user writes it: ``bakery:fleet.min_size``."""
+    return f"{NAMESPACE}:{name}"

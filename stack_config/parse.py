@@ -1,0 +1,171 @@
+"""Text to values: engine strings parsed by key kind, section objects flattened, and the
+shared checks (unknown key, choice, id list) every section uses."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from providers.aws.errors import InvalidInputError
+from stack_config.keys import KEYS, NAMESPACE, SECTIONS, key
+
+
+def _parsed_number(raw: Any) -> Any:
+    """A number written as text (`pulumi config set` stores strings) as a float; else as is."""
+    if isinstance(raw, str):
+        try:
+            return float(raw.strip())
+        except ValueError:
+            return raw
+    return raw
+
+
+class Reader:
+    """Parses raw values (strings from the engine, or native values) by key kind."""
+
+    def __init__(self, values: Mapping[str, Any], problems: list[InvalidInputError]) -> None:
+        self.values = values
+        self.problems = problems
+
+    def has(self, name: str) -> bool:
+        return self.values.get(name) is not None
+
+    def _bad(self, name: str, found: Any, fix: str) -> None:
+        self.problems.append(InvalidInputError(key(name), found, fix))
+
+    def get(self, name: str) -> Any:
+        """The parsed value of ``name`` (its default when unset or unparseable)."""
+        spec = KEYS[name]
+        raw = self.values.get(name)
+        if raw is None:
+            return spec.default
+        parse: Callable[[str, Any], Any] = getattr(self, f"_{spec.kind}")
+        return parse(name, raw)
+
+    def _str(self, name: str, raw: Any) -> Any:
+        if isinstance(raw, str):
+            return raw.strip() or None
+        self._bad(name, raw, "expected text")
+        return KEYS[name].default
+
+    def _int(self, name: str, raw: Any) -> Any:
+        value = _parsed_number(raw)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            self._bad(name, raw, "expected a whole number")
+            return KEYS[name].default
+        return int(value)
+
+    def _number(self, name: str, raw: Any) -> Any:
+        value = _parsed_number(raw)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self._bad(name, raw, "expected a number")
+            return KEYS[name].default
+        return float(value)
+
+    def _bool(self, name: str, raw: Any) -> Any:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+            return raw.strip().lower() == "true"
+        self._bad(name, raw, "expected true or false")
+        return KEYS[name].default
+
+    def _list(self, name: str, raw: Any) -> Any:
+        value = raw
+        if isinstance(raw, str):
+            text = raw.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    self._bad(name, raw, 'expected a list, e.g. ["a", "b"] or a,b')
+                    return KEYS[name].default
+            else:
+                # `pulumi config set bakery:fleet.subnet_ids subnet-a,subnet-b`
+                value = [part.strip() for part in text.split(",") if part.strip()]
+        if not isinstance(value, list | tuple):
+            self._bad(name, raw, 'expected a list, e.g. ["a", "b"] or a,b')
+            return KEYS[name].default
+        return list(value)
+
+    def _map(self, name: str, raw: Any) -> Any:
+        value = raw
+        if isinstance(raw, str):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw
+        if not isinstance(value, Mapping):
+            self._bad(name, raw, 'expected a map, e.g. {"team": "web"}')
+            return KEYS[name].default
+        return dict(value)
+
+
+def flatten(raw: Mapping[str, Any], problems: list[InvalidInputError]) -> dict[str, Any]:
+    """Section objects (``bake: {...}``) into flat keys (``bake.instance_id``)."""
+    flat: dict[str, Any] = {}
+    for name, value in raw.items():
+        name = name.removeprefix(f"{NAMESPACE}:")
+        if name in SECTIONS:
+            section = value
+            if isinstance(value, str):
+                try:
+                    section = json.loads(value)
+                except ValueError:
+                    section = value
+            if not isinstance(section, Mapping):
+                problems.append(
+                    InvalidInputError(
+                        key(name), value, f"expected a map of {name}.* settings, or flat keys"
+                    )
+                )
+                continue
+            for sub, sub_value in section.items():
+                full = f"{name}.{sub}"
+                if full in flat:
+                    problems.append(_twice(full))
+                flat[full] = sub_value
+        else:
+            if name in flat:
+                problems.append(_twice(name))
+            flat[name] = value
+    return flat
+
+
+def _twice(name: str) -> InvalidInputError:
+    return InvalidInputError(
+        key(name),
+        "set twice",
+        f"it is set both flat and inside {key(name.split('.')[0])}; keep one",
+    )
+
+
+def unknown_key(name: str, value: Any) -> InvalidInputError:
+    close = difflib.get_close_matches(name, KEYS, n=1)
+    hint = f"did you mean {key(close[0])}? " if close else ""
+    return InvalidInputError(
+        key(name),
+        value,
+        f"not a Bakery setting; {hint}the README's config table lists every key",
+    )
+
+
+def check_ids(
+    values: list[Any], name: str, pattern: re.Pattern[str], example: str
+) -> list[InvalidInputError]:
+    return [
+        InvalidInputError(f"{key(name)}[{i}]", v, f"expected an id like {example}")
+        for i, v in enumerate(values)
+        if not isinstance(v, str) or not pattern.match(v)
+    ]
+
+
+def choice(r: Reader, name: str, allowed: tuple[str, ...]) -> str:
+    value = r.get(name)
+    if value not in allowed:
+        r.problems.append(InvalidInputError(key(name), value, f"give one of {', '.join(allowed)}"))
+        return str(KEYS[name].default)
+    return str(value)
