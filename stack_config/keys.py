@@ -19,7 +19,7 @@ SECTIONS = ("bake", "promote", "fleet")
 class Key:
     """One config key: its type, default and the line the README table shows."""
 
-    kind: str  # "str", "int", "number", "bool", "list", "map"
+    kind: str  # "str", "int", "number", "bool", "list", "int_list", "map", "number_map"
     default: Any
     doc: str
 
@@ -46,7 +46,7 @@ KEYS: dict[str, Key] = {
         "bool", False, "On `pulumi destroy`, keep the AMI and its lineage in AWS"
     ),
     "bake.timeouts": Key(
-        "map",
+        "number_map",
         {},
         "Wait deadlines in minutes; defaults `{instance: 15, snapshots: 480, image: 120}`",
     ),
@@ -88,7 +88,7 @@ KEYS: dict[str, Key] = {
     "fleet.min_healthy_percentage": Key("int", 90, "Rolling: share of the fleet kept in service"),
     "fleet.instance_warmup_s": Key("int", None, "Rolling: seconds before a new instance counts"),
     "fleet.checkpoint_percentages": Key(
-        "list", [], "Rolling: pause points, ascending, ending at 100, e.g. `[20, 100]`"
+        "int_list", [], "Rolling: pause points, ascending, ending at 100, e.g. `[20, 100]`"
     ),
     "fleet.checkpoint_delay_s": Key("int", None, "Rolling: seconds to wait at each checkpoint"),
     "fleet.skip_matching": Key("bool", True, "Rolling: leave instances already on the image alone"),

@@ -1,16 +1,17 @@
-"""Text to values: engine strings parsed by key kind, section objects flattened, and the
-shared checks (unknown key, choice, id list) every section uses."""
+"""Text to values: engine strings parsed by key kind, and the shared checks (unknown
+key, choice, id list) every section uses."""
 
 from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from providers.aws.errors import InvalidInputError
-from stack_config.keys import KEYS, NAMESPACE, SECTIONS, key
+from stack_config.keys import KEYS, key
 
 
 def _parsed_number(raw: Any) -> Any:
@@ -21,6 +22,16 @@ def _parsed_number(raw: Any) -> Any:
         except ValueError:
             return raw
     return raw
+
+
+def _number(raw: Any) -> Any:
+    """Text that is a finite number as that number (an int when whole); else as is."""
+    if not isinstance(raw, str):
+        return raw
+    value = _parsed_number(raw)
+    if not isinstance(value, float) or not math.isfinite(value):
+        return raw
+    return int(value) if value.is_integer() else value
 
 
 class Reader:
@@ -91,6 +102,14 @@ class Reader:
             return KEYS[name].default
         return list(value)
 
+    def _int_list(self, name: str, raw: Any) -> Any:
+        """A list of whole numbers; ``"20"`` (``pulumi config set --type string``) is 20."""
+        return [_number(item) for item in self._list(name, raw)]
+
+    def _number_map(self, name: str, raw: Any) -> Any:
+        """A map of numbers; ``"240"`` is 240."""
+        return {k: _number(v) for k, v in self._map(name, raw).items()}
+
     def _map(self, name: str, raw: Any) -> Any:
         value = raw
         if isinstance(raw, str):
@@ -102,45 +121,6 @@ class Reader:
             self._bad(name, raw, 'expected a map, e.g. {"team": "web"}')
             return KEYS[name].default
         return dict(value)
-
-
-def flatten(raw: Mapping[str, Any], problems: list[InvalidInputError]) -> dict[str, Any]:
-    """Section objects (``bake: {...}``) into flat keys (``bake.instance_id``)."""
-    flat: dict[str, Any] = {}
-    for name, value in raw.items():
-        name = name.removeprefix(f"{NAMESPACE}:")
-        if name in SECTIONS:
-            section = value
-            if isinstance(value, str):
-                try:
-                    section = json.loads(value)
-                except ValueError:
-                    section = value
-            if not isinstance(section, Mapping):
-                problems.append(
-                    InvalidInputError(
-                        key(name), value, f"expected a map of {name}.* settings, or flat keys"
-                    )
-                )
-                continue
-            for sub, sub_value in section.items():
-                full = f"{name}.{sub}"
-                if full in flat:
-                    problems.append(_twice(full))
-                flat[full] = sub_value
-        else:
-            if name in flat:
-                problems.append(_twice(name))
-            flat[name] = value
-    return flat
-
-
-def _twice(name: str) -> InvalidInputError:
-    return InvalidInputError(
-        key(name),
-        "set twice",
-        f"it is set both flat and inside {key(name.split('.')[0])}; keep one",
-    )
 
 
 def unknown_key(name: str, value: Any) -> InvalidInputError:

@@ -12,7 +12,8 @@ from providers.aws.errors import InvalidInputError, StackConfigError
 from stack_config.bake import BakeConfig, load_bake
 from stack_config.fleet import FleetConfig, load_fleet
 from stack_config.keys import KEYS, MODES, NAMESPACE, key
-from stack_config.parse import Reader, choice, flatten, unknown_key
+from stack_config.merge import merge
+from stack_config.parse import Reader, choice, unknown_key
 from stack_config.promote import PromotionConfig, load_promotion
 
 
@@ -62,7 +63,7 @@ def load(
         stack: this stack's name, to refuse promoting from itself.
         project: this project's name, likewise.
         secret_keys: the keys of ``raw`` that are secrets; a secret section
-            (``bakery:fleet``) makes each of its keys secret.
+            (``bakery:fleet``) makes each setting it holds secret.
 
     Returns:
         The typed config.
@@ -71,7 +72,8 @@ def load(
         StackConfigError: with every problem found, each naming its key.
     """
     problems: list[InvalidInputError] = []
-    values = flatten(raw, problems)
+    merged = merge(raw, problems)
+    values = merged.values
     problems += [unknown_key(name, value) for name, value in values.items() if name not in KEYS]
     r = Reader({k: v for k, v in values.items() if k in KEYS}, problems)
     problems += validation.check_region(region, "aws:region")
@@ -141,7 +143,7 @@ def load(
 
     if problems:
         raise StackConfigError(problems)
-    secrets = {name.removeprefix(f"{NAMESPACE}:") for name in secret_keys}
+    secrets = {key(name.removeprefix(f"{NAMESPACE}:")) for name in secret_keys}
     return StackConfig(
         mode=mode,
         region=region,
@@ -149,6 +151,6 @@ def load(
         promotion=promotion,
         fleet=fleet,
         secret_keys=frozenset(
-            name for name in values if name in secrets or name.split(".")[0] in secrets
+            name for name, sources in merged.sources.items() if sources & secrets
         ),
     )

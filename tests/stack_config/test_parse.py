@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from stack_config import load
-from tests.stack_config import INSTANCE, SUBNET, fleet, problems_of
+from tests.stack_config import SUBNET, fleet, problems_of
 
 
 def test_stack_config_engine_strings_are_parsed_by_kind() -> None:
@@ -42,30 +40,39 @@ def test_stack_config_engine_strings_are_parsed_by_kind() -> None:
     assert config.region == "eu-west-1"
 
 
-def test_stack_config_accepts_the_bakery_prefix_and_section_objects() -> None:
-    config = load(
-        {
-            "bakery:bake": json.dumps({"instance_id": INSTANCE, "keep_previous": 2}),
-            "bakery:mode": "fleet",
-            "fleet": {"instance_type": "t3.micro", "subnet_ids": [SUBNET], "min_size": 0},
-        }
-    )
-
-    assert config.bake is not None and config.bake.keep_previous == 2
-    assert config.fleet is not None and config.fleet.min_size == 0
-
-
-def test_stack_config_key_set_flat_and_in_its_section_is_refused() -> None:
-    problems = problems_of({"bake.instance_id": INSTANCE, "bake": {"instance_id": INSTANCE}})
-
-    assert "keep one" in problems["bakery:bake.instance_id"]
-
-
-def test_stack_config_section_that_is_not_a_map_is_refused() -> None:
-    assert "bakery:fleet" in problems_of({"bake.instance_id": INSTANCE, "fleet": "big"})
-
-
 def test_stack_config_unknown_key_suggests_the_close_one() -> None:
     problems = problems_of(fleet(**{"fleet.min_sise": 1}))
 
     assert "did you mean bakery:fleet.min_size?" in problems["bakery:fleet.min_sise"]
+
+
+def test_parse_numbers_written_as_text_are_numbers_in_lists_and_maps_too() -> None:
+    config = load(
+        fleet(
+            **{
+                "bake.timeouts": {"snapshots": "240", "image": "90.5"},
+                "fleet.checkpoint_percentages": ["20", "100"],
+                "fleet.min_size": " 2 ",
+                "fleet.max_size": "3",
+            }
+        )
+    )
+
+    assert config.bake is not None and config.fleet is not None
+    assert config.bake.timeouts == {"snapshots": 240.0, "image": 90.5}
+    assert config.fleet.checkpoint_percentages == (20, 100)
+    assert (config.fleet.min_size, config.fleet.max_size) == (2, 3)
+
+
+def test_parse_text_that_is_no_number_is_refused_by_the_rule_naming_its_key() -> None:
+    problems = problems_of(
+        fleet(
+            **{
+                "bake.timeouts": {"snapshots": "inf"},
+                "fleet.checkpoint_percentages": ["twenty", "100"],
+            }
+        )
+    )
+
+    assert "expected minutes > 0" in problems["bakery:bake.timeouts.snapshots"]
+    assert "bakery:fleet.checkpoint_percentages" in problems
