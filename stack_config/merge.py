@@ -98,15 +98,20 @@ def _combined(
             )
         return out
     if not _same(a, b):
-        problems.append(
-            InvalidInputError(
-                key(path),
-                "set twice",
-                f"{a_source} sets it to {a!r} and {b_source} to {b!r} "
-                "(`pulumi config set --path` writes the second form); keep one",
-            )
-        )
+        problems.append(_conflict(path, (a, a_source), (b, b_source)))
     return a
+
+
+def _conflict(path: str, *sets: tuple[Any, str]) -> InvalidInputError:
+    """``path`` set differently by a flat key and by its section (named in that order)."""
+    sections = {key(name) for name in SECTIONS}
+    (flat, flat_source), (nested, nested_source) = sorted(sets, key=lambda s: s[1] in sections)
+    return InvalidInputError(
+        key(path),
+        "set twice",
+        f"{flat_source} sets it to {flat!r} and {nested_source} to {nested!r} "
+        f"(as `pulumi config set --path '{key(path)}'` writes it); keep one",
+    )
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -95,3 +95,15 @@ def test_merge_only_settings_from_a_secret_section_are_secret() -> None:
     )
 
     assert config.secret_keys == {"fleet.user_data", "fleet.tags"}
+
+
+def test_merge_conflict_names_the_flat_key_first_whatever_the_order() -> None:
+    problems = problems_of(
+        {"bakery:bake": '{"keep_previous": 2}', "bakery:bake.keep_previous": "3"}
+        | {"bakery:bake.instance_id": INSTANCE}
+    )
+
+    assert (
+        "bakery:bake.keep_previous sets it to '3' and bakery:bake to 2 "
+        "(as `pulumi config set --path 'bakery:bake.keep_previous'` writes it)"
+    ) in problems["bakery:bake.keep_previous"]

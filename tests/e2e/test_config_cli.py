@@ -1,0 +1,131 @@
+"""Stack config as Pulumi's own CLI writes it: `stack init`, `config set --path`.
+
+The stack files are committed with typed YAML (``bakery:fleet.min_size: 1``); the
+real CLI rewrites them, and ``pulumi config set --path`` writes nested section
+objects next to the flat keys. Both must mean to the program what they meant before.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from stack_config import StackConfig, load
+from tests.e2e.conftest import Aws
+from tests.e2e.pulumi_cli import REPO, Stack, Workspace
+from tests.program_fixtures import engine_config
+
+pytestmark = pytest.mark.e2e
+
+STACKS = ("dev", "local", "prod", "staging")
+PROJECT = "bakery"
+
+
+def _config_block(text: str) -> dict[str, Any]:
+    return dict(yaml.safe_load(text).get("config") or {})
+
+
+def _decoded(engine: dict[str, str]) -> dict[str, Any]:
+    """Engine text with JSON objects and lists decoded (the CLI's JSON has no spaces)."""
+    return {k: json.loads(v) if v[:1] in "[{" else v for k, v in engine.items()}
+
+
+def _evaluated(stack: str, engine: dict[str, str], secret_keys: list[str]) -> StackConfig:
+    """What the program reads from that config (``stack_config.from_pulumi``'s ``load``)."""
+    return load(
+        {k: v for k, v in engine.items() if k.startswith("bakery:")},
+        region=engine.get("aws:region"),
+        stack=stack,
+        project=PROJECT,
+        secret_keys=secret_keys,
+    )
+
+
+def _engine_view(stack: Stack) -> tuple[dict[str, str], list[str]]:
+    """The config as the CLI hands it to the program: text values and the secret keys."""
+    shown = json.loads(stack.run("config", "--json", "--show-secrets").check().stdout)
+    values = {k: str(v["value"]) for k, v in shown.items()}
+    return values, sorted(k for k, v in shown.items() if v.get("secret"))
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_stack_init_keeps_the_meaning_of_each_committed_stack_file(
+    workspace: Workspace, name: str
+) -> None:
+    committed = (REPO / f"Pulumi.{name}.yaml").read_text()
+    stack = Stack(workspace, name).init()
+    rewritten = (workspace.project / f"Pulumi.{name}.yaml").read_text()
+    before, after = yaml.safe_load(committed), yaml.safe_load(rewritten)
+
+    # What `stack init` v3.274.0 rewrites: it appends the passphrase salt and quotes
+    # every top-level number and flag ("1", "true"); lists, maps and comments stay.
+    assert set(after) - set(before) == {"encryptionsalt"}
+    assert [line for line in committed.splitlines() if line.lstrip().startswith("#")] == [
+        line for line in rewritten.splitlines() if line.lstrip().startswith("#")
+    ]
+    old, new = before["config"], after["config"]
+    assert old.keys() == new.keys()
+    for key, value in old.items():
+        if isinstance(value, bool | int | float):
+            assert new[key] == engine_config({key: value})[key], key
+        else:
+            assert new[key] == value, key
+    assert any(isinstance(v, int) and not isinstance(v, bool) for v in old.values())
+
+    engine, secrets = _engine_view(stack)
+    assert _decoded(engine) == _decoded(engine_config(old))
+    assert _evaluated(name, engine, secrets) == _evaluated(name, engine_config(old), [])
+
+
+def test_config_set_path_on_bake_and_fleet_keys_evaluates_like_flat_keys(
+    workspace: Workspace,
+) -> None:
+    stack = Stack(workspace, "dev").init()
+    flat = _evaluated("dev", *_engine_view(stack))
+    for args in (
+        ("bakery:bake.tags.owner", "web"),
+        ("bakery:bake.timeouts.snapshots", "240"),
+        ("bakery:fleet.tags.team", "web"),
+        ("bakery:fleet.checkpoint_percentages[0]", "50"),
+        ("bakery:fleet.checkpoint_percentages[1]", "100"),
+        ("bakery:fleet.desired_capacity", "2", "--type", "string"),
+        ("bakery:fleet.auto_rollback", "false"),
+        ("bakery:fleet.min_size", "1"),  # the flat key's value again: no conflict
+    ):
+        stack.run("config", "set", "--path", *args).check()
+    written = _config_block((workspace.project / "Pulumi.dev.yaml").read_text())
+
+    assert written["bakery:bake"] == {"tags": {"owner": "web"}, "timeouts": {"snapshots": 240}}
+    assert written["bakery:fleet"]["desired_capacity"] == "2"
+    nested = _evaluated("dev", *_engine_view(stack))
+    assert nested.bake is not None and flat.bake is not None
+    assert nested.bake.tags == {**flat.bake.tags, "owner": "web"}
+    assert nested.bake.timeouts == {"snapshots": 240.0}
+    assert nested.fleet is not None and flat.fleet is not None
+    assert nested.fleet.tags == {**flat.fleet.tags, "team": "web"}
+    assert nested.fleet.checkpoint_percentages == (50, 100)
+    assert (nested.fleet.desired_capacity, nested.fleet.min_size) == (2, 1)
+    assert nested.fleet.auto_rollback is False
+
+
+def test_config_set_path_previews_cleanly_and_a_conflict_fails_naming_both_keys(
+    stack: Stack, aws: Aws
+) -> None:
+    stack.run("config", "set", "--path", "bakery:bake.tags.team", "web").check()
+    stack.run("config", "set", "--path", "bakery:bake.description", "nested").check()
+
+    clean = stack.preview("--diff")
+    assert clean.returncode == 0, clean.output
+    assert "team" in clean.output and "invalid stack config" not in clean.output
+
+    # Pulumi.local.yaml sets bakery:bake.tags: {env: local} flat.
+    stack.run("config", "set", "--path", "bakery:bake.tags.env", "other").check()
+    conflict = stack.preview()
+
+    assert conflict.returncode != 0
+    assert "bakery:bake.tags.env" in conflict.output
+    assert "bakery:bake.tags sets it to 'local' and bakery:bake to 'other'" in conflict.output
+    assert not aws.images()
