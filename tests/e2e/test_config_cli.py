@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from stack_config import StackConfig, load
 from tests.e2e.conftest import Aws
