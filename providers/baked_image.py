@@ -38,6 +38,7 @@ from providers.aws.baked_image import (
 )
 from providers.aws.clients import make_client
 from providers.aws.errors import InvalidInputError
+from providers.aws.preflight import PreflightRequest, aws_problem, preflight_bake
 from providers.aws.retention import release_image
 from providers.dynamic_props import UNKNOWN, progress, same
 
@@ -50,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "keep_previous": 1,
     "retain_on_delete": False,
     "timeouts": {},
+    "allow_instance_store_loss": False,
 }
 # Whether the user chose the name (else Bakery generates one per bake). The CLI hides
 # "__" keys from previews, so this bookkeeping does not clutter a reviewed diff.
@@ -73,6 +75,7 @@ UPDATE_KEYS = (
     "retain_on_delete",
     "restore_state",
     "timeouts",
+    "allow_instance_store_loss",
 )
 # What defines a bake: these feed the deterministic bake id.
 BAKE_KEYS = ("instance_id", "name", "triggers", "stop_instance", "region", "endpoint_url")
@@ -96,6 +99,11 @@ def _unset(value: Any) -> bool:
     return value is None or value == UNKNOWN
 
 
+def _old(olds: Mapping[str, Any], key: str) -> Any:
+    """An old output; a key a state from older code lacks had its default then."""
+    return olds[key] if key in olds else DEFAULTS.get(key)
+
+
 def _log(props: Mapping[str, Any], message: str) -> None:
     progress(f"{props.get('lineage', '?')}: {message}")
 
@@ -109,6 +117,20 @@ def _bake_key(props: Mapping[str, Any], *, user_named: bool) -> dict[str, Any]:
 
 def _ec2(props: Mapping[str, Any]) -> Any:
     return make_client("ec2", region=props.get("region"), endpoint_url=props.get("endpoint_url"))
+
+
+def _check_client(service: str, props: Mapping[str, Any]) -> Any:
+    """A client for check's reads: short timeouts, so unreachable AWS fails fast."""
+    return make_client(
+        service, region=props.get("region"), endpoint_url=props.get("endpoint_url"), purpose="check"
+    )
+
+
+def _consistency(props: Mapping[str, Any]) -> str:
+    """The bake's consistency mode; ``stop_instance`` is its older spelling (true = stop)."""
+    if props.get("consistency"):
+        return str(props["consistency"])
+    return "stop" if props.get("stop_instance", True) else "live"
 
 
 def _request(props: Mapping[str, Any]) -> BakeRequest:
@@ -228,7 +250,12 @@ class BakedImageProvider(ResourceProvider):
         for key, rule in rules:
             if known(key):
                 problems += rule(inputs.get(key), key)
-        for flag in ("stop_instance", "restore_state", "retain_on_delete"):
+        for flag in (
+            "stop_instance",
+            "restore_state",
+            "retain_on_delete",
+            "allow_instance_store_loss",
+        ):
             if known(flag):
                 problems += validation.check_bool(inputs.get(flag), flag)
         if known("keep_previous"):
@@ -237,22 +264,41 @@ class BakedImageProvider(ResourceProvider):
 
     @staticmethod
     def _check_aws(inputs: Mapping[str, Any]) -> list[InvalidInputError]:
-        """The instance exists and is bakeable, and the name is free (read-only)."""
+        """The instance exists and is bakeable as asked, and the name is free (read-only).
+
+        Unreachable AWS, missing credentials or refused access fail the check in seconds
+        (a preview that cannot read AWS proves nothing). When the bake may go ahead, a
+        line says what it will do to the instance (``will stop i-…``)."""
+        ec2 = _check_client("ec2", inputs)
         try:
-            return check_bake(_ec2(inputs), _request(inputs))
+            problems = check_bake(ec2, _request(inputs))
+            if problems:
+                return problems
+            report = preflight_bake(
+                ec2,
+                _check_client("autoscaling", inputs),
+                PreflightRequest(
+                    instance_id=inputs["instance_id"],
+                    bake_id=inputs["bake_id"],
+                    consistency=_consistency(inputs),
+                    allow_instance_store_loss=bool(inputs.get("allow_instance_store_loss")),
+                ),
+            )
         except (BotoCoreError, ClientError) as exc:
-            # Unreachable or no credentials at preview: create repeats these checks
-            # before it touches anything, so skipping here is safe.
-            _log(inputs, f"skipped AWS checks at preview ({exc.__class__.__name__}: {exc})")
-            return []
+            return [aws_problem(exc, ec2, inputs.get("endpoint_url"))]
+        for note in report.notes:
+            _log(inputs, note)
+        if not report.problems:
+            _log(inputs, report.plan)
+        return list(report.problems)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Replace on what needs a new image; update in place what AWS can change.
 
         ``olds`` are the old outputs. A replacement creates the new image before
         the old one is released (delete_before_replace=False)."""
-        replaces = [k for k in REPLACE_KEYS if not same(olds.get(k), news.get(k))]
-        updates = [k for k in UPDATE_KEYS if not same(olds.get(k), news.get(k))]
+        replaces = [k for k in REPLACE_KEYS if not same(_old(olds, k), news.get(k))]
+        updates = [k for k in UPDATE_KEYS if not same(_old(olds, k), news.get(k))]
         why = [k for k in replaces if k not in ("bake_id", "name") or news.get(USER_NAMED)]
         if replaces:
             reason = ", ".join(why) or "bake_id"
@@ -336,6 +382,8 @@ class BakedImageArgs:
     """On destroy, keep the image and its lineage in AWS."""
     timeouts: pulumi.Input[Mapping[str, float]] | None = None
     """Wait deadlines in minutes: ``instance``, ``snapshots``, ``image``."""
+    allow_instance_store_loss: pulumi.Input[bool] = False
+    """Let a stop erase the instance-store volumes (else check refuses such a stop)."""
 
     def to_props(self) -> dict[str, Any]:
         """The dynamic resource's input props."""
@@ -352,6 +400,7 @@ class BakedImageArgs:
             "keep_previous": self.keep_previous,
             "retain_on_delete": self.retain_on_delete,
             "timeouts": self.timeouts,
+            "allow_instance_store_loss": self.allow_instance_store_loss,
         }
 
 

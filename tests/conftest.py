@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,9 +30,9 @@ def aws() -> Iterator[None]:
     """An in-process moto AWS, faithful where Bakery needs it (tests/moto_ext)."""
     from moto import mock_aws
 
-    from tests.moto_ext import faithful_images
+    from tests.moto_ext import faithful_images, instance_hazards
 
-    with faithful_images.installed(), mock_aws():
+    with faithful_images.installed(), instance_hazards.installed(), mock_aws():
         yield
 
 
@@ -40,9 +41,9 @@ def moto_server() -> Iterator[str]:
     """A real HTTP moto endpoint on 127.0.0.1 (free port), faithful like ``aws``."""
     from moto.server import ThreadedMotoServer
 
-    from tests.moto_ext import faithful_images
+    from tests.moto_ext import faithful_images, instance_hazards
 
-    with faithful_images.installed():
+    with faithful_images.installed(), instance_hazards.installed():
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
@@ -102,3 +103,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = getattr(item, "fixturenames", ())
         if "pulumi_bin" in fixtures or "tests/e2e/" in item.nodeid:
             item.add_marker(pytest.mark.e2e)
+
+
+def closed_endpoint() -> str:
+    """An http endpoint on 127.0.0.1 where nothing listens (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -214,6 +214,8 @@ def test_iam_policy_scan_finds_the_bake_and_rollout_calls() -> None:
         "ec2:CreateSnapshots",
         "ec2:RegisterImage",
         "ec2:DescribeSnapshots",  # used through a paginator
+        "ec2:DescribeInstanceAttribute",  # pre-flight: stop protection
+        "autoscaling:DescribeAutoScalingInstances",  # pre-flight: group membership
         "autoscaling:StartInstanceRefresh",
         "autoscaling:DescribeInstanceRefreshes",  # passed as a function, not called
     ):
@@ -298,10 +300,13 @@ def test_iam_policy_covers_what_a_bake_sends_under_moto(
     provider.create(second)
     provider.delete(created.id, updated.outs)
 
-    sent = {f"ec2:{op}" for op in calls.ops()}
+    ec2_ops = set(make_client("ec2", region=REGION).meta.service_model.operation_names)
+    sent = {f"{'ec2' if op in ec2_ops else 'autoscaling'}:{op}" for op in calls.ops()}
     assert {"ec2:StopInstances", "ec2:RegisterImage", "ec2:DeregisterImage"} <= sent
+    # The pre-flight at check (providers/aws/preflight.py) reads these.
+    assert {"ec2:DescribeInstanceTypes", "autoscaling:DescribeAutoScalingInstances"} <= sent
     assert sent <= set(scanned_operations())
-    assert sent <= _allowed("ec2")
+    assert sent <= _allowed()
 
 
 def _recording(calls: CallRecorder) -> Any:

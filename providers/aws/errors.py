@@ -4,7 +4,11 @@
     ├── InvalidInputError         a prop or config value is wrong; names the field and the fix
     │   ├── InstanceUnsuitableError   the source instance cannot be baked (gone, terminated,
     │   │                             instance-store root, ...)
+    │   │   ├── InstanceHazardError       a bake as asked would harm it (Auto Scaling member,
+    │   │   │                             instance store, stop protection, Spot, Mac, hibernated)
+    │   │   └── InstanceHeldError         another bake holds it stopped right now
     │   ├── ImageNameTakenError       another image already uses the AMI name
+    │   ├── AwsUnreachableError       AWS could not be reached (or refused us) at check/preview
     │   └── InputProblemsError        several problems, reported at once (fails preview)
     │       ├── StackConfigError          ... in the stack config
     │       └── ImageFleetArgsError       ... in ImageFleetArgs
@@ -43,6 +47,22 @@ class InvalidInputError(BakeryError):
 
 class InstanceUnsuitableError(InvalidInputError):
     """The source instance exists but cannot be baked (or does not exist)."""
+
+
+class InstanceHazardError(InstanceUnsuitableError):
+    """Baking the instance in the chosen consistency mode would harm it; ``fix`` says how not to."""
+
+
+class InstanceHeldError(InstanceUnsuitableError):
+    """Another bake (another stack, or another run) holds the instance stopped."""
+
+
+class AwsUnreachableError(InvalidInputError):
+    """A check-time AWS call failed: no network path, no credentials, or access refused.
+
+    ``field`` is ``endpoint_url`` when one is set, else ``region``; the message names the
+    endpoint, the region and what to do.
+    """
 
 
 class ImageNameTakenError(InvalidInputError):

@@ -17,6 +17,9 @@ RETIRED_AT = "bakery:retired-at"
 # to put back. A retry after a crash reads these to restore what the first run found.
 STOPPED_BY = "bakery:stopped-by"
 RESTORE_STATE = "bakery:restore-state"
+# With the stop note: when the hold expires (the holding bake's own deadlines from its
+# start). Another bake refuses at check while it is in the future and takes over after.
+HELD_UNTIL = "bakery:held-until"
 
 
 def to_dict(tag_list: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
@@ -47,3 +50,11 @@ def utcnow() -> datetime:
 def stamp(moment: datetime) -> str:
     """A sortable UTC timestamp with microseconds (tags order a lineage's bakes)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_stamp(text: str) -> datetime | None:
+    """The moment a ``stamp`` wrote, or None for anything else (a hand-edited tag)."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None

@@ -231,6 +231,16 @@ WAITS.update(
 )
 
 
+# Pre-flight (providers/aws/preflight.py): EBS allows few pending snapshots per volume
+# (5; 1 for st1/sc1), so a bake waits for other snapshots of the instance's volumes
+# before it stops anything. The probe reports "idle" when none is pending.
+WAITS["volume_snapshots_idle"] = Waiter(
+    "idle (no pending snapshots)",
+    WaitSpec(deadline_s=2 * HOUR, first_delay_s=5.0, max_delay_s=60.0),
+    Acceptors(_states("idle"), _states()),
+)
+
+
 def wait_for(
     waiter: Waiter,
     probe: Probe,
