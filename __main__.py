@@ -39,6 +39,7 @@ if config.bake is not None:
             triggers=list(bake.triggers),
             stop_instance=bake.stop_instance,
             restore_state=bake.restore_state,
+            allow_instance_store_loss=bake.allow_instance_store_loss,
             tags=dict(bake.tags),
             region=config.region,
             endpoint_url=bake.endpoint_url,

@@ -21,6 +21,7 @@ class BakeConfig:
     triggers: tuple[Any, ...] = ()
     stop_instance: bool = True
     restore_state: bool = True
+    allow_instance_store_loss: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
     keep_previous: int = 1
     retain_on_delete: bool = False
@@ -54,6 +55,7 @@ def load_bake(r: Reader) -> BakeConfig:
         triggers=tuple(triggers),
         stop_instance=r.get("bake.stop_instance"),
         restore_state=r.get("bake.restore_state"),
+        allow_instance_store_loss=r.get("bake.allow_instance_store_loss"),
         tags=dict(tags),
         keep_previous=keep_previous,
         retain_on_delete=r.get("bake.retain_on_delete"),

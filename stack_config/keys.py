@@ -38,6 +38,9 @@ KEYS: dict[str, Key] = {
         "bool", True, "Stop the instance for a consistent image (`false`: crash-consistent)"
     ),
     "bake.restore_state": Key("bool", True, "Put the instance back in the state it was found in"),
+    "bake.allow_instance_store_loss": Key(
+        "bool", False, "Let a stop erase instance-store volumes (else preview refuses the stop)"
+    ),
     "bake.tags": Key("map", {}, "Tags on the AMI and every snapshot"),
     "bake.keep_previous": Key(
         "int", 1, "Replaced AMIs kept registered for rollback (older ones are removed)"
