@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from providers.aws import tags
 from providers.aws.errors import InstanceNotRestoredError, InstanceUnsuitableError
+from providers.aws.preflight import wait_for_pending_volume_snapshots
 from providers.aws.waits import WAITS, Acceptors, Outcome, Pacing, WaitSpec, wait_for
 
 Log = Callable[[str], None]
@@ -215,16 +217,27 @@ def stop_instance(
     pacing: Pacing,
     spec: WaitSpec | None = None,
     log: Log | None = None,
+    now: Callable[[], datetime] = tags.utcnow,
 ) -> None:
     """Note the state to restore on the instance, stop it and wait until stopped.
 
-    AWS calls: CreateTags (instance), StopInstances, DescribeInstances (polls).
+    The note says until when this bake holds the instance (its own deadlines: the wait
+    for other snapshots, the stop and the start), so another bake refuses at check
+    until then and takes a note over after (providers/aws/preflight.py). Snapshots
+    still pending on its volumes are waited out before the stop (EBS allows few per
+    volume; a stop that then cannot snapshot is a needless outage).
+
+    AWS calls: CreateTags (instance), DescribeSnapshots (while some are pending),
+    StopInstances, DescribeInstances (polls).
     """
-    ec2.create_tags(
-        Resources=[source.instance_id],
-        Tags=tags.to_list({tags.STOPPED_BY: bake_id, tags.RESTORE_STATE: restore_state}),
-    )
+    stop_spec = spec or WAITS["instance_stopped"].spec
+    idle_spec = WAITS["volume_snapshots_idle"].spec
+    hold = timedelta(seconds=idle_spec.deadline_s + 2 * stop_spec.deadline_s)
+    note = {tags.STOPPED_BY: bake_id, tags.RESTORE_STATE: restore_state}
+    note[tags.HELD_UNTIL] = tags.stamp(now() + hold)
+    ec2.create_tags(Resources=[source.instance_id], Tags=tags.to_list(note))
     if source.state != "stopped":
+        wait_for_pending_volume_snapshots(ec2, source.volume_ids, pacing=pacing, log=log)
         ec2.stop_instances(InstanceIds=[source.instance_id])
     wait_for_state(ec2, source.instance_id, "instance_stopped", pacing=pacing, spec=spec, log=log)
 
@@ -248,9 +261,8 @@ def start_instance(
 
 def clear_stop_note(ec2: Any, instance_id: str) -> None:
     """Remove the stop note once the instance is where it should be."""
-    ec2.delete_tags(
-        Resources=[instance_id], Tags=[{"Key": tags.STOPPED_BY}, {"Key": tags.RESTORE_STATE}]
-    )
+    note = (tags.STOPPED_BY, tags.RESTORE_STATE, tags.HELD_UNTIL)
+    ec2.delete_tags(Resources=[instance_id], Tags=[{"Key": k} for k in note])
 
 
 def restore_instance(

@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from providers.aws import tags
+from providers.aws.baked_image import BakeRequest, bake_image
 from providers.aws.clients import CHECK_MAX_ATTEMPTS, make_client
 from providers.aws.errors import (
     AwsUnreachableError,
@@ -387,3 +388,37 @@ def test_aws_problem_access_denied_names_operation_and_policy() -> None:
     assert "https://ec2.us-east-1.amazonaws.com (region us-east-1)" in str(problem)
     assert "refused DescribeInstances (UnauthorizedOperation)" in str(problem)
     assert "iam/bakery-policy.json" in str(problem)
+
+
+def test_bake_stop_step_notes_its_hold_and_waits_for_pending_snapshots_before_stopping(
+    ec2: Any, pending_volume: str, slow_snapshots: FakeClock
+) -> None:
+    """The create side: another snapshot of a volume is waited out before StopInstances,
+    and the stop note says until when this bake holds the instance."""
+    [instance] = [
+        i
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["BlockDeviceMappings"][0]["Ebs"]["VolumeId"] == pending_volume
+    ]
+    calls = CallRecorder().attach(ec2)
+    stopped_at: list[float] = []
+    ec2.meta.events.register(
+        "before-call.ec2.StopInstances", lambda **_: stopped_at.append(slow_snapshots.now)
+    )
+    req = BakeRequest(
+        instance_id=instance["InstanceId"], name="golden-b1", bake_id=BAKE_ID, lineage="x/y/z"
+    )
+
+    started = tags.utcnow()
+    bake_image(ec2, req, pacing=_pacing(slow_snapshots), now=lambda: NOW)
+    ended = tags.utcnow()
+
+    assert stopped_at and stopped_at[0] - 1000.0 >= 600.0  # after the pending one completed
+    [note] = [c["Tags"] for c in calls.of("CreateTags") if c["Resources"] == [req.instance_id]]
+    held_until = tags.parse_stamp(tags.to_dict(note)[tags.HELD_UNTIL])
+    hold = timedelta(hours=2, minutes=30)  # snapshot wait 2 h + stop and start 15 min each
+    assert held_until is not None and started + hold <= held_until <= ended + hold
+    after = _instance(ec2, req.instance_id)
+    assert after["State"]["Name"] == "running"
+    assert tags.HELD_UNTIL not in tags.to_dict(after.get("Tags"))
