@@ -16,6 +16,7 @@
     │   ├── WaitTimeoutError          the deadline passed; carries the last state seen
     │   └── WaitFailedError           the resource reached a failure state
     ├── InstanceNotRestoredError  the source instance could not be put back in its state
+    ├── LineageUnreadableError    a preview report could not read a lineage's images
     └── RolloutError              a rollout did not end healthy
         ├── RefreshFailedError        the refresh ended Failed/Cancelled/Rollback*; says what
         │                             the rollback did
@@ -144,6 +145,10 @@ class InstanceNotRestoredError(BakeryError):
             f"it may be left stopped: start it with "
             f"`aws ec2 start-instances --instance-ids {instance_id}` and re-run `pulumi up`"
         )
+
+
+class LineageUnreadableError(BakeryError):
+    """The PR preview could not read a lineage's images from AWS; the message says why."""
 
 
 class RolloutError(BakeryError):

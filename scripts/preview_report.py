@@ -1,0 +1,329 @@
+"""What a ``pulumi preview --json`` means for Bakery: bakes, released images, rollouts.
+
+``read_preview(document, lineage_lookup)`` turns the JSON document the Pulumi CLI
+prints for ``pulumi preview --json`` (and ``pulumi destroy --preview-only --json``:
+``steps``, each with ``op``, ``urn``, ``oldState``/``newState`` holding ``inputs`` and
+``outputs``; ``changeSummary``; ``diagnostics``) into a ``Report``:
+
+- ``Bake``: a BakedImage created, replaced (a re-bake), updated in place or deleted,
+  with the inputs that changed (old -> new, from the two states' inputs, without the
+  ``__`` keys the CLI hides and the derived bookkeeping keys), what happens to the
+  golden instance, and which images it retires or deregisters. Images a replacement
+  retired earlier are not in the state; ``lineage_lookup`` reads them from AWS.
+- ``Rollout``: an InstanceRefresh or BlueGreenCutover that runs, with its group and
+  an estimated duration.
+- ``Other``: every other step, as the CLI's own one-line summary.
+
+No AWS call here: the lookup is injected (scripts/pr_preview.py gives one over boto3).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from providers.aws.errors import LineageUnreadableError
+from providers.aws.lineage import LineageImage, ReleasePlan, release_plan
+
+BAKED_IMAGE = "pulumi-python:dynamic/bakery:BakedImage"
+INSTANCE_REFRESH = "pulumi-python:dynamic/bakery:InstanceRefresh"
+BLUE_GREEN = "pulumi-python:dynamic/bakery:BlueGreenCutover"
+GROUP = "aws:autoscaling/group:Group"
+# The engine's stand-in for a value known only after apply (pulumi sdk: UnknownStringValue).
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+# Inputs derived from others: their change is a consequence, not a reason.
+DERIVED_KEYS = frozenset({"bake_id", "lineage"})
+# The CLI's marks for each step op (pkg/display: deploy.Step op prefixes).
+OP_SYMBOLS = {
+    "create": "+",
+    "update": "~",
+    "delete": "-",
+    "replace": "+-",
+    "create-replacement": "++",
+    "delete-replaced": "--",
+    "read": ">",
+    "refresh": "~",
+    "import": "=",
+    "discard": "<",
+}
+# Auto Scaling: warm-up defaults to the group's health check grace period, and
+# CheckpointDelay to 3600 s when checkpoints are given (RefreshPreferences,
+# https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html).
+DEFAULT_GRACE_S = 300
+DEFAULT_CHECKPOINT_DELAY_S = 3600
+# Our assumption for launching one instance to InService (not from AWS): 2 minutes.
+LAUNCH_S = 120
+
+
+LineageLookup = Callable[[str, str | None, str | None], list[LineageImage]]
+"""(lineage, region, endpoint_url) -> the lineage's images, newest first; raises
+LineageUnreadableError when AWS cannot be read."""
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Bake:
+    """A BakedImage step and what it does in AWS."""
+
+    name: str
+    op: str  # "create", "replace", "update" or "delete"
+    instance_id: str
+    consistency: str  # "stop", "reboot" or "live"
+    changes: tuple[Change, ...]
+    old_image_id: str | None
+    old_snapshot_count: int
+    last_downtime_s: float | None
+    lineage: str
+    keep_previous: int
+    retain_on_delete: bool
+    release: ReleasePlan | None = None
+    lineage_note: str = ""
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """An instance refresh (rolling) or a blue/green cutover that this run starts."""
+
+    name: str
+    strategy: str  # "rolling" or "blue_green"
+    op: str
+    group: str
+    desired: int
+    min_size: int
+    max_size: int
+    min_healthy_percentage: int | None
+    max_healthy_percentage: int | None
+    checkpoints: tuple[int, ...]
+    checkpoint_delay_s: int | None
+    warmup_s: int
+    auto_rollback: bool
+    timeout_s: float | None
+    changes: tuple[Change, ...]
+    sized: bool = True  # the group is in the document (``--show-sames`` or it changes)
+
+    @property
+    def batches(self) -> int:
+        """Replacement batches: (100 - min healthy)% of the group at a time, at least one."""
+        if self.strategy != "rolling" or self.desired <= 0:
+            return 1
+        share = (100 - (self.min_healthy_percentage or 0)) / 100
+        return math.ceil(self.desired / max(1, math.floor(self.desired * share)))
+
+    @property
+    def estimated_s(self) -> int:
+        """Launch plus warm-up per batch, plus each pause at a checkpoint below 100 %."""
+        pauses = [p for p in self.checkpoints if p < 100]
+        delay = self.checkpoint_delay_s
+        if delay is None:
+            delay = DEFAULT_CHECKPOINT_DELAY_S if pauses else 0
+        return self.batches * (LAUNCH_S + self.warmup_s) + len(pauses) * delay
+
+
+@dataclass(frozen=True)
+class Other:
+    """Any other step, as the CLI's one-line summary."""
+
+    op: str
+    type: str
+    name: str
+    diff_keys: tuple[str, ...] = ()
+
+    @property
+    def line(self) -> str:
+        keys = f" [diff: ~{','.join(self.diff_keys)}]" if self.diff_keys else ""
+        return f"{OP_SYMBOLS.get(self.op, ' '):>2} {self.type} {self.name} {self.op}{keys}"
+
+
+@dataclass
+class Report:
+    stack: str
+    project: str
+    summary: dict[str, int]
+    bakes: list[Bake] = field(default_factory=list)
+    rollouts: list[Rollout] = field(default_factory=list)
+    others: list[Other] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not any(n for op, n in self.summary.items() if op != "same")
+
+
+def _value(props: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """A prop by its name or by its ``__`` bookkeeping name (both state layouts)."""
+    if key in props:
+        return props[key]
+    return props.get(f"__{key}", default)
+
+
+def _urn_parts(urn: str) -> tuple[str, str, str, str]:
+    """(stack, project, type, name) of ``urn:pulumi:<stack>::<project>::<type>::<name>``."""
+    head, _, rest = urn.partition("::")
+    project, _, rest = rest.partition("::")
+    qualified, _, name = rest.rpartition("::")
+    return head.removeprefix("urn:pulumi:"), project, qualified.rsplit("$", 1)[-1], name
+
+
+def _state(step: Mapping[str, Any], which: str) -> dict[str, Any]:
+    return dict(step.get(which) or {})
+
+
+def changed_inputs(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[Change, ...]:
+    """Inputs that differ (sorted), without ``__`` keys and derived keys.
+
+    A generated ``name`` (the resource did not set one) is derived from the bake id.
+    """
+    skip = set(DERIVED_KEYS)
+    if not _value(new, "user_named", True) or not _value(old, "user_named", True):
+        skip.add("name")
+    keys = sorted({*old, *new} - skip)
+    return tuple(
+        Change(k, old.get(k), new.get(k))
+        for k in keys
+        if not k.startswith("__") and old.get(k) != new.get(k)
+    )
+
+
+def _consistency(inputs: Mapping[str, Any]) -> str:
+    mode = _value(inputs, "consistency")
+    if mode in ("stop", "reboot", "live"):
+        return str(mode)
+    return "live" if _value(inputs, "stop_instance", True) is False else "stop"
+
+
+def _int(value: Any, default: int | None = None) -> int | None:
+    if isinstance(value, bool) or value is None or value == UNKNOWN:
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _bake(step: Mapping[str, Any], name: str, lookup: LineageLookup | None) -> Bake:
+    old, new = _state(step, "oldState"), _state(step, "newState")
+    old_in, new_in = dict(old.get("inputs") or {}), dict(new.get("inputs") or {})
+    old_out = dict(old.get("outputs") or {})
+    op = {"create-replacement": "replace", "delete-replaced": "replace"}.get(step["op"], step["op"])
+    inputs = new_in or old_in
+    downtime = old_out.get("downtime_seconds")
+    bake = Bake(
+        name=name,
+        op=op,
+        instance_id=str(inputs.get("instance_id", "?")),
+        consistency=_consistency(inputs),
+        changes=changed_inputs(old_in, new_in) if old_in and new_in else (),
+        old_image_id=(old_out.get("image_id") or old.get("id")) if old else None,
+        old_snapshot_count=len(old_out.get("snapshot_ids") or ()),
+        last_downtime_s=float(downtime) if isinstance(downtime, int | float) else None,
+        lineage=str(_value(inputs, "lineage", "")),
+        keep_previous=_int(inputs.get("keep_previous"), 1) or 0,
+        retain_on_delete=bool(inputs.get("retain_on_delete", False)),
+    )
+    if op not in ("replace", "delete") or not bake.old_image_id:
+        return bake
+    return _with_release(bake, inputs, lookup)
+
+
+def _with_release(bake: Bake, inputs: Mapping[str, Any], lookup: LineageLookup | None) -> Bake:
+    """The bake with the images it releases, from AWS when the lookup can read them."""
+    assert bake.old_image_id is not None
+    old = LineageImage(bake.old_image_id, "", "", False, bake.old_snapshot_count)
+    note = ""
+    images: list[LineageImage] = [old]
+    if lookup is None:
+        note = "AWS not consulted (--no-aws)"
+    else:
+        try:
+            images = lookup(bake.lineage, inputs.get("region"), inputs.get("endpoint_url"))
+        except LineageUnreadableError as exc:
+            note = f"AWS not consulted: {exc}"
+        else:
+            if not any(i.image_id == bake.old_image_id for i in images):
+                images = [old, *images]
+    plan = release_plan(
+        images,
+        released_id=bake.old_image_id,
+        replaced=bake.op == "replace",
+        keep_previous=bake.keep_previous,
+        retain_on_delete=bake.retain_on_delete,
+    )
+    return Bake(**{**vars(bake), "release": plan, "lineage_note": note})
+
+
+def _groups_by_parent(steps: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    found = {}
+    for step in steps:
+        state = _state(step, "newState") or _state(step, "oldState")
+        if state.get("type") == GROUP:
+            found[str(state.get("parent", ""))] = dict(state.get("inputs") or {})
+    return found
+
+
+def _rollout(step: Mapping[str, Any], name: str, group: Mapping[str, Any]) -> Rollout:
+    old, new = _state(step, "oldState"), _state(step, "newState")
+    inputs = dict(new.get("inputs") or {})
+    rolling = new.get("type") == INSTANCE_REFRESH
+    min_size = _int(group.get("minSize"), 0) or 0
+    grace = _int(group.get("healthCheckGracePeriod"), DEFAULT_GRACE_S) or 0
+    checkpoints = tuple(_int(p, 0) or 0 for p in inputs.get("checkpoint_percentages") or ())
+    group_name = inputs.get("group_name") or group.get("name") or "?"
+    return Rollout(
+        name=name,
+        strategy="rolling" if rolling else "blue_green",
+        op=step["op"],
+        group="(known after apply)" if group_name == UNKNOWN else str(group_name),
+        desired=_int(group.get("desiredCapacity"), min_size) or 0,
+        min_size=min_size,
+        max_size=_int(group.get("maxSize"), min_size) or 0,
+        min_healthy_percentage=_int(inputs.get("min_healthy_percentage"), 90) if rolling else None,
+        max_healthy_percentage=_int(inputs.get("max_healthy_percentage"), 100) if rolling else None,
+        checkpoints=checkpoints,
+        checkpoint_delay_s=_int(inputs.get("checkpoint_delay_s")),
+        warmup_s=_int(inputs.get("instance_warmup_s"), grace) or 0,
+        auto_rollback=bool(inputs.get("auto_rollback", rolling)),
+        timeout_s=inputs.get("timeout_s"),
+        changes=changed_inputs(dict(old.get("inputs") or {}), inputs) if old else (),
+        sized=bool(group),
+    )
+
+
+def read_preview(document: Mapping[str, Any], lineage_lookup: LineageLookup | None) -> Report:
+    """The report of one ``pulumi preview --json`` (or ``destroy --preview-only --json``)."""
+    steps = list(document.get("steps") or [])
+    stack, project = "?", "?"
+    if steps:
+        stack, project, _, _ = _urn_parts(steps[0]["urn"])
+    report = Report(stack, project, dict(document.get("changeSummary") or {}))
+    groups = _groups_by_parent(steps)
+    for step in steps:
+        _, _, type_, name = _urn_parts(step["urn"])
+        op = step["op"]
+        if op == "same":
+            continue
+        state = _state(step, "newState") or _state(step, "oldState")
+        if type_ == BAKED_IMAGE and op != "delete-replaced":
+            report.bakes.append(_bake(step, name, lineage_lookup))
+        elif type_ in (INSTANCE_REFRESH, BLUE_GREEN) and op in ("create", "update", "replace"):
+            report.rollouts.append(_rollout(step, name, groups.get(str(state.get("parent")), {})))
+        else:
+            keys = step.get("diffReasons") or step.get("replaceReasons")
+            if not keys:  # the CLI's JSON gives reasons for replacements only
+                old_in = _state(step, "oldState").get("inputs") or {}
+                new_in = _state(step, "newState").get("inputs") or {}
+                keys = [c.key for c in changed_inputs(old_in, new_in)] if old_in and new_in else []
+            report.others.append(Other(op, type_, name, tuple(keys)))
+    for diagnostic in document.get("diagnostics") or []:
+        text = str(diagnostic.get("message", "")).strip()
+        if text:
+            severity = str(diagnostic.get("severity", "info")).split("#")[0]  # "info#err"
+            report.messages.append(f"{severity}: {text}")
+    return report

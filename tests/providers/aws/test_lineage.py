@@ -1,0 +1,83 @@
+"""providers/aws/lineage.py: a lineage's images from AWS, and what releasing one does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from providers.aws import tags
+from providers.aws.lineage import LineageImage, lineage_images, release_plan
+
+LINEAGE = "bakery/dev/image"
+
+
+def _register(
+    ec2: Any, name: str, baked_at: str, *, lineage: str = LINEAGE, retired: bool = False
+) -> str:
+    volume = ec2.create_volume(AvailabilityZone="us-east-1a", Size=8)
+    snapshot = ec2.create_snapshot(VolumeId=volume["VolumeId"])["SnapshotId"]
+    image_id = str(
+        ec2.register_image(
+            Name=name,
+            RootDeviceName="/dev/sda1",
+            BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"SnapshotId": snapshot}}],
+        )["ImageId"]
+    )
+    image_tags = {tags.LINEAGE: lineage, tags.BAKED_AT: baked_at}
+    if retired:
+        image_tags[tags.RETIRED_AT] = baked_at
+    ec2.create_tags(Resources=[image_id], Tags=tags.to_list(image_tags))
+    return image_id
+
+
+def _image(image_id: str, baked_at: str, *, retired: bool = False) -> LineageImage:
+    return LineageImage(image_id, image_id, baked_at, retired, 2)
+
+
+def test_lineage_images_lists_only_the_lineage_newest_first_with_retired_flags(ec2: Any) -> None:
+    old = _register(ec2, "image-a", "2026-01-01T00:00:00Z", retired=True)
+    new = _register(ec2, "image-b", "2026-02-01T00:00:00Z")
+    _register(ec2, "other", "2026-03-01T00:00:00Z", lineage="bakery/prod/image")
+
+    found = lineage_images(ec2, LINEAGE)
+
+    assert [(i.image_id, i.retired) for i in found] == [(new, False), (old, True)]
+    assert found[0].baked_at == "2026-02-01T00:00:00Z"
+
+
+def test_release_plan_replacement_retires_the_old_image_and_prunes_beyond_keep_previous() -> None:
+    current = _image("ami-3", "3")
+    images = [current, _image("ami-2", "2", retired=True), _image("ami-1", "1", retired=True)]
+
+    plan = release_plan(
+        images, released_id="ami-3", replaced=True, keep_previous=2, retain_on_delete=False
+    )
+
+    assert [i.image_id for i in plan.retire] == ["ami-3"]
+    assert [i.image_id for i in plan.keep] == ["ami-2"]
+    assert [i.image_id for i in plan.deregister] == ["ami-1"]
+
+
+def test_release_plan_keep_previous_zero_deregisters_the_replaced_image_at_once() -> None:
+    plan = release_plan(
+        [_image("ami-1", "1")],
+        released_id="ami-1",
+        replaced=True,
+        keep_previous=0,
+        retain_on_delete=False,
+    )
+
+    assert plan.retire == () and [i.image_id for i in plan.deregister] == ["ami-1"]
+
+
+def test_release_plan_destroy_removes_the_lineage_unless_retained() -> None:
+    images = [_image("ami-2", "2"), _image("ami-1", "1", retired=True)]
+
+    removed = release_plan(
+        images, released_id="ami-2", replaced=False, keep_previous=1, retain_on_delete=False
+    )
+    kept = release_plan(
+        images, released_id="ami-2", replaced=False, keep_previous=1, retain_on_delete=True
+    )
+
+    assert [i.image_id for i in removed.deregister] == ["ami-2", "ami-1"]
+    assert kept.deregister == () and len(kept.keep) == 2

@@ -1,0 +1,196 @@
+"""scripts/pr_preview.py on the real CLI's JSON (tests/fixtures/preview/, from the e2e run).
+
+``<case>.json`` is a ``pulumi preview --json`` (or ``destroy --preview-only --json``)
+document captured by tests/e2e/test_pr_preview.py; ``<case>.aws.json`` is the lineage
+listing pr_preview read from the moto server at that moment, replayed here as AWS.
+``fleet-rollout.json`` is built by tests/preview_fleet_fixture.py (see there why).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from providers.aws.errors import LineageUnreadableError
+from providers.aws.lineage import LineageImage
+from scripts import pr_preview
+from scripts.preview_markdown import COMMENT_MARKER, render
+from scripts.preview_report import changed_inputs, read_preview
+from tests import preview_fleet_fixture
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "preview"
+
+
+def _document(case: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((FIXTURES / f"{case}.json").read_text())
+    return loaded
+
+
+def _replay(case: str) -> Any:
+    """A lineage lookup answering what AWS (moto) answered during the capture."""
+    images = [LineageImage(**i) for i in json.loads((FIXTURES / f"{case}.aws.json").read_text())]
+    asked: list[tuple[str, str | None, str | None]] = []
+
+    def lookup(lineage: str, region: str | None, endpoint: str | None) -> list[LineageImage]:
+        asked.append((lineage, region, endpoint))
+        return images
+
+    lookup.asked = asked  # type: ignore[attr-defined]
+    return lookup
+
+
+def _no_credentials(*_: Any) -> list[LineageImage]:
+    raise LineageUnreadableError("no AWS credentials in this environment")
+
+
+def _comment(case: str, lookup: Any = _no_credentials) -> str:
+    return render(read_preview(_document(case), lookup))
+
+
+def _instance_id(case: str) -> str:
+    for step in _document(case)["steps"]:
+        state = step.get("newState") or step.get("oldState") or {}
+        if "instance_id" in state.get("inputs", {}):
+            return str(state["inputs"]["instance_id"])
+    raise AssertionError("no BakedImage in the fixture")
+
+
+def _state_image(case: str) -> str:
+    for step in _document(case)["steps"]:
+        if step["urn"].endswith("BakedImage::image"):
+            return str(step["oldState"]["outputs"]["image_id"])
+    raise AssertionError("no BakedImage in the fixture")
+
+
+def test_pr_preview_first_bake_says_bake_and_that_the_instance_will_stop() -> None:
+    comment = _comment("first-bake")
+
+    assert comment.startswith(COMMENT_MARKER)
+    assert "#### Bake `image` (BakedImage, first bake)" in comment
+    assert f"**will stop** `{_instance_id('first-bake')}`" in comment
+    assert "**Expected downtime**: a stop and a start" in comment
+    assert "Retires" not in comment and "Deregisters" not in comment
+    assert " + pulumi:providers:pulumi-python image-provider create" in comment
+
+
+def test_pr_preview_rebake_names_trigger_instance_stop_and_retired_and_pruned_images() -> None:
+    lookup = _replay("rebake")
+    comment = _comment("rebake", lookup)
+    pruned = [i for i in lookup(*lookup.asked[0]) if i.retired]
+
+    assert "- **Why**: `triggers: [patch-2] -> [patch-3]`" in comment
+    assert f"**will stop** `{_instance_id('rebake')}`" in comment
+    assert re.search(rf"\*\*Retires\*\* `{_state_image('rebake')}` \(3 snapshots\)", comment)
+    assert len(pruned) == 1
+    assert f"`{pruned[0].image_id}` (3 snapshots, retired, not in the Pulumi state)" in comment
+    assert "bake_id" not in comment.split("Messages")[0]  # derived, not a reason
+    lineage, region, endpoint = lookup.asked[0]
+    assert (lineage, region) == ("bakery/local/image", "us-east-1")
+    assert endpoint and endpoint.startswith("http://127.0.0.1:")
+
+
+def test_pr_preview_rebake_without_credentials_says_aws_was_not_consulted() -> None:
+    comment = _comment("rebake")
+
+    assert re.search(rf"\*\*Retires\*\* `{_state_image('rebake')}`", comment)
+    assert "Deregisters" not in comment
+    assert "AWS not consulted: no AWS credentials in this environment" in comment
+    assert "not in the Pulumi state are not listed" in comment
+
+
+def test_pr_preview_destroy_lists_the_retired_image_not_in_the_state() -> None:
+    lookup = _replay("destroy")
+    comment = _comment("destroy", lookup)
+    retired = [i for i in lookup(*lookup.asked[0]) if i.retired]
+
+    line = next(x for x in comment.splitlines() if x.startswith("- **Deregisters**"))
+    assert f"`{_state_image('destroy')}` (3 snapshots)" in line
+    assert f"`{retired[0].image_id}` (3 snapshots, retired, not in the Pulumi state)" in line
+    assert "untouched" in comment
+
+
+def test_pr_preview_no_change_says_nothing_to_do() -> None:
+    comment = _comment("no-change")
+
+    assert "**Nothing to do**" in comment
+    assert "####" not in comment
+
+
+def test_pr_preview_fleet_rollout_gives_strategy_health_checkpoints_duration_failure() -> None:
+    comment = _comment("fleet-rollout")
+
+    assert "#### Re-bake `image` (BakedImage)" in comment
+    assert "#### Fleet rollout `fleet-rollout` (rolling: instance refresh)" in comment
+    assert "2-4 instances, 2 desired" in comment
+    assert "**Healthy**: min 50 %, max 100 %" in comment
+    assert "**Checkpoints**: 50 %, 100 %" in comment
+    # 2 batches of (120 s launch + 120 s warm-up) + one 300 s pause at 50 %.
+    assert "**Estimated duration**: ≈ 13 min (2 batch(es)" in comment
+    assert "rolls the group back to the previous launch template version" in comment
+    assert "~ aws:ec2/launchTemplate:LaunchTemplate fleet-lt update [diff: ~imageId]" in comment
+
+
+def test_pr_preview_fleet_fixture_is_what_its_generator_builds() -> None:
+    committed = (FIXTURES / "fleet-rollout.json").read_text()
+
+    assert committed == preview_fleet_fixture.render(), (
+        "regenerate it: python -m tests.preview_fleet_fixture"
+    )
+
+
+def test_pr_preview_fleet_without_its_group_in_the_document_says_size_is_missing() -> None:
+    document = _document("fleet-rollout")
+    document["steps"] = [s for s in document["steps"] if "Group::" not in s["urn"]]
+
+    comment = render(read_preview(document, _no_credentials))
+
+    assert "size not in this preview (run `pulumi preview --json --show-sames`)" in comment
+
+
+def test_changed_inputs_skips_bookkeeping_keys_and_generated_name() -> None:
+    old = {"__provider": "x", "bake_id": "a", "name": "image-a", "__user_named": False, "t": 1}
+    new = {"__provider": "y", "bake_id": "b", "name": "image-b", "__user_named": False, "t": 2}
+
+    assert [c.key for c in changed_inputs(old, new)] == ["t"]
+    named = {**new, "__user_named": True}
+    assert [c.key for c in changed_inputs({**old, "__user_named": True}, named)] == ["name", "t"]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        ({"consistency": "reboot"}, "**will reboot**"),
+        ({"consistency": "live"}, "runs on:"),
+        ({"stop_instance": False}, "runs on:"),
+        ({"stop_instance": True}, "**will stop**"),
+    ],
+)
+def test_pr_preview_instance_fate_follows_consistency_or_legacy_stop_instance(
+    inputs: dict[str, Any], expected: str
+) -> None:
+    document = _document("first-bake")
+    for step in document["steps"]:
+        if step["urn"].endswith("BakedImage::image"):
+            state_inputs = step["newState"]["inputs"]
+            state_inputs.pop("stop_instance", None)
+            state_inputs.update(inputs)
+
+    assert expected in render(read_preview(document, _no_credentials))
+
+
+def test_pr_preview_main_reads_stdin_and_fails_on_error_diagnostics(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = _document("no-change")
+    document["diagnostics"] = [{"message": "invalid stack config", "severity": "error"}]
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(document)))
+
+    assert pr_preview.main(["--no-aws"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(COMMENT_MARKER)
+    assert "error: invalid stack config" in out
