@@ -12,8 +12,8 @@
 # Pulumi.local.yaml is read, never written (the per-run keys go to a copy).
 #
 # Environment:
-#   BAKERY_LOCAL_KEEP   non-empty: leave the server, state and config in place and
-#                       print the commands to go on with (default: clean up)
+#   BAKERY_LOCAL_KEEP   non-empty: leave the server, state and config in place for
+#                       scripts/local.sh (default: clean up)
 #   BAKERY_LOCAL_DIR    work directory (default: a new temporary directory)
 #   BAKERY_LATENCY      non-empty: AWS-like durations scaled by this factor, e.g.
 #                       0.02 (tests/moto_ext/latency.py); default: instant
@@ -120,15 +120,29 @@ echo "Outputs of the local stack:"
 pulumi stack output --stack local --json
 
 if [[ -n "${BAKERY_LOCAL_KEEP:-}" ]]; then
+  # What scripts/local.sh needs to run any pulumi command against this stack.
+  {
+    printf 'export PATH=%q\n' "$PATH"
+    for name in PULUMI_HOME PULUMI_BACKEND_URL PULUMI_CONFIG_PASSPHRASE PULUMI_SKIP_UPDATE_CHECK \
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+      AWS_DEFAULT_REGION MOTO_EC2_LOAD_DEFAULT_AMIS; do
+      printf 'export %s=%q\n' "$name" "${!name}"
+    done
+    printf 'BAKERY_LOCAL_CONFIG=%q\nBAKERY_LOCAL_SERVER_PID=%q\nBAKERY_LOCAL_ENDPOINT=%q\n' \
+      "$config" "$server_pid" "$endpoint"
+  } >"$work/local.env"
+  if [[ -z "${BAKERY_LOCAL_DIR:-}" ]]; then
+    echo "$work" >"$repo/.bakery-local"
+  fi
   cat <<EOF
 
-The moto server keeps running (pid $server_pid). To go on, in this directory:
-  export PATH="$pulumi_bin:$repo/$venv/bin:\$PATH" PULUMI_HOME="$PULUMI_HOME"
-  export PULUMI_BACKEND_URL="$PULUMI_BACKEND_URL" PULUMI_CONFIG_PASSPHRASE=""
-  export AWS_ACCESS_KEY_ID=bakery-local AWS_SECRET_ACCESS_KEY=bakery-local AWS_DEFAULT_REGION=us-east-1
-  pulumi config set --config-file "$config" --stack local bakery:bake.triggers '["local-2"]'
-  pulumi up --stack local --config-file "$config"      # a re-bake; the old image is retired
-  pulumi destroy --stack local --config-file "$config" # removes the images and snapshots
-  kill $server_pid                                      # stops the local AWS
+The moto server keeps running (pid $server_pid). Go on with scripts/local.sh, which
+runs any pulumi command against this stack${BAKERY_LOCAL_DIR:+ (with BAKERY_LOCAL_DIR=$work)}:
+  scripts/local.sh config set bakery:bake.triggers '["local-2"]'
+  scripts/local.sh preview --diff     # says why it re-bakes
+  scripts/local.sh up --yes           # a re-bake; the old image is retired
+  scripts/local.sh refresh --yes
+  scripts/local.sh destroy --yes      # removes the images and snapshots
+  scripts/local.sh --stop             # stops the local AWS and removes $work
 EOF
 fi
