@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 import pulumi
-from botocore.exceptions import BotoCoreError, ClientError
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
@@ -38,7 +37,12 @@ from providers.aws.baked_image import (
 )
 from providers.aws.clients import make_client
 from providers.aws.errors import InvalidInputError
-from providers.aws.preflight import PreflightRequest, aws_problem, preflight_bake
+from providers.aws.preflight import (
+    AWS_CALL_ERRORS,
+    PreflightRequest,
+    aws_problem,
+    preflight_bake,
+)
 from providers.aws.retention import release_image
 from providers.dynamic_props import UNKNOWN, progress, same
 
@@ -284,7 +288,7 @@ class BakedImageProvider(ResourceProvider):
                     allow_instance_store_loss=bool(inputs.get("allow_instance_store_loss")),
                 ),
             )
-        except (BotoCoreError, ClientError) as exc:
+        except AWS_CALL_ERRORS as exc:
             return [aws_problem(exc, ec2, inputs.get("endpoint_url"))]
         for note in report.notes:
             _log(inputs, note)

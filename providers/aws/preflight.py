@@ -52,6 +52,7 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from providers.aws import tags
 from providers.aws.errors import (
@@ -64,6 +65,9 @@ from providers.aws.waits import WAITS, Pacing, WaitSpec, wait_for
 
 Log = Callable[[str], None]
 Now = Callable[[], datetime]
+# What a check-time AWS call raises when AWS cannot be asked: no path, no credentials,
+# refused access, or an answer that is not AWS's (a proxy's or captive portal's page).
+AWS_CALL_ERRORS = (BotoCoreError, ClientError, ResponseParserError)
 
 CONSISTENCY_MODES = ("stop", "reboot", "live")
 # States in which a "stop" bake would call StopInstances.
@@ -368,6 +372,12 @@ def aws_problem(exc: BaseException, client: Any, endpoint_url: str | None) -> In
             )
         else:
             fix = f"AWS at {where} answered {op} with {code}: {exc}; retry the preview"
+    elif isinstance(exc, ResponseParserError):
+        fix = (
+            f"{where} did not answer as AWS does (ResponseParserError: a proxy or "
+            "captive portal in the way?); preview reads the golden instance to check "
+            "it: check the network, proxy and region"
+        )
     elif isinstance(exc, BotoCoreError) and "credential" in type(exc).__name__.lower():
         fix = (
             f"no AWS credentials for {where} ({type(exc).__name__}); preview reads the "

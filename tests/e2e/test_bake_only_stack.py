@@ -54,6 +54,8 @@ def test_preview_new_stack_lists_baked_image_create_and_touches_nothing(
 
     assert re.search(rf"\+ {re.escape(BAKED_IMAGE_TYPE)}: \(create\)", result.stdout), result.stdout
     assert re.search(rf'instance_id\s*: "{aws.instance_id}"', result.stdout)
+    # The pre-flight's line reaches the CLI: what the bake will do to the instance.
+    assert f"will stop {aws.instance_id} (consistency: stop)" in result.output, result.output
     assert aws.instance_state() == "running"
     assert aws.instance_tags() == {"Name": "golden"}
     assert aws.images() == []
@@ -94,6 +96,7 @@ def test_trigger_change_replaces_new_image_first_then_retires_old(
     assert re.search(rf"\+-{re.escape(BAKED_IMAGE_TYPE)}: \(replace\)", preview.stdout)
     assert re.search(r'~ triggers\s*: \[\n.*=> "patch-2"', preview.stdout), preview.stdout
     assert "re-bake of" in preview.output and "because triggers changed" in preview.output
+    assert f"will stop {aws.instance_id} (consistency: stop)" in preview.output
     assert [i["ImageId"] for i in aws.images()] == [old_image]
 
     events = tmp_path / "events.jsonl"

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from providers.aws import tags
 from providers.aws.baked_image import BakeRequest, bake_image
@@ -422,3 +423,15 @@ def test_bake_stop_step_notes_its_hold_and_waits_for_pending_snapshots_before_st
     after = _instance(ec2, req.instance_id)
     assert after["State"]["Name"] == "running"
     assert tags.HELD_UNTIL not in tags.to_dict(after.get("Tags"))
+
+
+def test_aws_problem_answer_that_is_not_aws_is_a_clear_problem() -> None:
+    """A proxy or captive portal answering in AWS's place (seen here: an empty 404)."""
+    ec2 = make_client("ec2", region=REGION, purpose="check")
+
+    problem = aws_problem(ResponseParserError("invalid XML received"), ec2, None)
+
+    assert isinstance(problem, AwsUnreachableError) and problem.field == "region"
+    assert "https://ec2.us-east-1.amazonaws.com (region us-east-1) did not answer as AWS" in str(
+        problem
+    )
