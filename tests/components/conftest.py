@@ -445,14 +445,16 @@ def reuse_clients(monkeypatch: pytest.MonkeyPatch, module: Any) -> None:
     Building a boto3 client loads its service model (~0.2 s here); the providers build
     theirs in every method, as they must in the host. Clients are thread-safe.
     """
-    built: dict[tuple[str, Any, Any], Any] = {}
+    built: dict[tuple[Any, ...], Any] = {}
     lock = threading.Lock()
 
-    def make(service: str, *, region: str | None = None, endpoint_url: str | None = None) -> Any:
+    def make(
+        service: str, *, region: str | None = None, endpoint_url: str | None = None, **kw: Any
+    ) -> Any:
         with lock:
-            key = (service, region, endpoint_url)
+            key = (service, region, endpoint_url, tuple(sorted(kw.items())))
             if key not in built:
-                built[key] = make_client(service, region=region, endpoint_url=endpoint_url)
+                built[key] = make_client(service, region=region, endpoint_url=endpoint_url, **kw)
             return built[key]
 
     monkeypatch.setattr(module, "make_client", make)
