@@ -25,6 +25,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from providers import lifecycle
 from providers.aws import validation
 from providers.aws.baked_image import (
     BakedImageInfo,
@@ -43,7 +44,6 @@ from providers.aws.preflight import (
     aws_problem,
     preflight_bake,
 )
-from providers.aws.retention import release_image
 from providers.dynamic_props import UNKNOWN, progress, same
 
 DEFAULTS: dict[str, Any] = {
@@ -343,21 +343,9 @@ class BakedImageProvider(ResourceProvider):
         return UpdateResult({**_inputs_of(news), **outs})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        """Retire on replacement (kept for rollback per keep_previous), remove on destroy."""
-        report = release_image(
-            _ec2(props),
-            id_,
-            lineage=props["lineage"],
-            snapshot_ids=list(props.get("snapshot_ids") or []),
-            keep_previous=int(props.get("keep_previous", 1)),
-            retain_on_delete=bool(props.get("retain_on_delete", False)),
-        )
-        if report.retired:
-            _log(props, f"retired {id_} (kept for rollback)")
-        if report.deregistered:
-            _log(props, f"deregistered {', '.join(report.deregistered)} and their snapshots")
-        if report.snapshots_in_use:
-            _log(props, f"left snapshots still in use: {', '.join(report.snapshots_in_use)}")
+        """Retire on replacement (kept for rollback per keep_previous), remove on destroy;
+        an image still in use is kept and reported (providers/lifecycle.py)."""
+        lifecycle.release(id_, props, lambda m: _log(props, m))
 
 
 @dataclass(kw_only=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,9 +31,14 @@ def aws() -> Iterator[None]:
     """An in-process moto AWS, faithful where Bakery needs it (tests/moto_ext)."""
     from moto import mock_aws
 
-    from tests.moto_ext import faithful_images, instance_hazards
+    from tests.moto_ext import faithful_images, image_lifecycle, instance_hazards
 
-    with faithful_images.installed(), instance_hazards.installed(), mock_aws():
+    with (
+        faithful_images.installed(),
+        instance_hazards.installed(),
+        image_lifecycle.installed(),
+        mock_aws(),
+    ):
         yield
 
 
@@ -41,9 +47,9 @@ def moto_server() -> Iterator[str]:
     """A real HTTP moto endpoint on 127.0.0.1 (free port), faithful like ``aws``."""
     from moto.server import ThreadedMotoServer
 
-    from tests.moto_ext import faithful_images, instance_hazards
+    from tests.moto_ext import faithful_images, image_lifecycle, instance_hazards
 
-    with faithful_images.installed(), instance_hazards.installed():
+    with faithful_images.installed(), instance_hazards.installed(), image_lifecycle.installed():
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
@@ -74,6 +80,17 @@ def autoscaling(aws: None) -> Any:
     from providers.aws.clients import make_client
 
     return make_client("autoscaling", region=REGION)
+
+
+class Ticker:
+    """A wall clock for ``now``: each call one second later (orders a lineage's bakes)."""
+
+    def __init__(self) -> None:
+        self.at = datetime(2026, 11, 30, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.at += timedelta(seconds=1)
+        return self.at
 
 
 class FakeClock:

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 class Call:
     operation: str
     params: dict[str, Any]
+    service: str = ""
 
 
 @dataclass
@@ -30,7 +31,8 @@ class CallRecorder:
         return self
 
     def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        self.calls.append(Call(model.name, params))
+        service = model.service_model.endpoint_prefix if model.service_model else ""
+        self.calls.append(Call(model.name, params, service))
 
     def ops(self) -> list[str]:
         return [c.operation for c in self.calls]

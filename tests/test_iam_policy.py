@@ -31,6 +31,7 @@ import boto3
 import pytest
 
 import providers.baked_image
+import providers.lifecycle
 from providers.aws import baked_image as baked_image_workflow
 from providers.aws.clients import make_client
 from providers.aws.waits import Pacing
@@ -282,6 +283,7 @@ def test_iam_policy_covers_what_a_bake_sends_under_moto(
     """A real bake, update, re-bake and release: every request sent is scanned and allowed."""
     calls = CallRecorder()
     monkeypatch.setattr(providers.baked_image, "make_client", _recording(calls))
+    monkeypatch.setattr(providers.lifecycle, "make_client", _recording(calls))
     pacing = Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
     monkeypatch.setattr(baked_image_workflow, "Pacing", lambda: pacing)
     golden = seed_golden_instance(ec2, make_client("kms", region=REGION))
@@ -300,11 +302,11 @@ def test_iam_policy_covers_what_a_bake_sends_under_moto(
     provider.create(second)
     provider.delete(created.id, updated.outs)
 
-    ec2_ops = set(make_client("ec2", region=REGION).meta.service_model.operation_names)
-    sent = {f"{'ec2' if op in ec2_ops else 'autoscaling'}:{op}" for op in calls.ops()}
+    sent = {f"{c.service}:{c.operation}" for c in calls.calls}
     assert {"ec2:StopInstances", "ec2:RegisterImage", "ec2:DeregisterImage"} <= sent
     # The pre-flight at check (providers/aws/preflight.py) reads these.
     assert {"ec2:DescribeInstanceTypes", "autoscaling:DescribeAutoScalingInstances"} <= sent
+    assert "autoscaling:DescribeAutoScalingGroups" in sent  # the in-use guard
     assert sent <= set(scanned_operations())
     assert sent <= _allowed()
 

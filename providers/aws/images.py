@@ -7,6 +7,7 @@ Images are found by the ``bakery:bake-id`` tag (set at registration) and by name
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -19,6 +20,8 @@ from providers.aws.waits import WAITS, Outcome, Pacing, WaitSpec, wait_for
 
 Log = Callable[[str], None]
 _IMAGE_GONE = ("InvalidAMIID.NotFound", "InvalidAMIID.Unavailable", "InvalidAMIID.Malformed")
+# What an endpoint says to a parameter it does not know.
+_PARAMETER_REFUSED = ("InvalidParameter", "UnknownParameter", "InvalidParameterCombination")
 # Iops applies to these volume types only; Throughput to gp3 only.
 _IOPS_TYPES = frozenset({"io1", "io2", "gp3"})
 
@@ -91,27 +94,35 @@ def register_image(
         raise
 
 
+def _describe_all(ec2: Any, **params: Any) -> list[dict[str, Any]]:
+    """Every image a DescribeImages query matches, disabled ones included, all pages.
+
+    Disabled images are hidden unless ``IncludeDisabled`` (EC2 API reference,
+    DescribeImages; DisableImage), and a retired image someone disabled must still be
+    found to be pruned.
+    """
+    found: list[dict[str, Any]] = []
+    paginator = ec2.get_paginator("describe_images")
+    for page in paginator.paginate(IncludeDisabled=True, **params):
+        found.extend(page["Images"])
+    return found
+
+
 def find_image_by_name(ec2: Any, name: str) -> dict[str, Any] | None:
     """Our image with this exact name, if any (names are unique per region)."""
-    images = ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": [name]}])[
-        "Images"
-    ]
+    images = _describe_all(ec2, Owners=["self"], Filters=[{"Name": "name", "Values": [name]}])
     return images[0] if images else None
 
 
 def find_images(ec2: Any, key: str, value: str) -> list[dict[str, Any]]:
-    """Every image we own whose tag ``key`` is ``value``."""
-    return list(
-        ec2.describe_images(Owners=["self"], Filters=[{"Name": f"tag:{key}", "Values": [value]}])[
-            "Images"
-        ]
-    )
+    """Every image we own whose tag ``key`` is ``value`` (disabled ones too)."""
+    return _describe_all(ec2, Owners=["self"], Filters=[{"Name": f"tag:{key}", "Values": [value]}])
 
 
 def describe_image(ec2: Any, image_id: str) -> dict[str, Any] | None:
-    """The image, or None when it is gone (deregistered or never existed)."""
+    """The image (disabled too), or None when it is gone (deregistered or never existed)."""
     try:
-        images = ec2.describe_images(ImageIds=[image_id])["Images"]
+        images = _describe_all(ec2, ImageIds=[image_id])
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in _IMAGE_GONE:
             return None
@@ -186,18 +197,69 @@ def untag_image(ec2: Any, image_id: str, snapshot_ids: list[str], keys: list[str
         )
 
 
-def deregister_image(ec2: Any, image: Mapping[str, Any]) -> list[str]:
-    """Deregister the image, then delete its snapshots; gone counts as done.
+@dataclass(frozen=True)
+class Deregistration:
+    """What ``deregister_image`` did with one image and its snapshots."""
 
-    AWS calls: DeregisterImage, DescribeSnapshots, DeleteSnapshot.
+    image_id: str
+    deregistered: bool
+    protected: bool = False
+    snapshots_deleted: tuple[str, ...] = ()
+    snapshots_in_use: tuple[str, ...] = ()
 
-    Returns:
-        Snapshot ids that could not be deleted because still in use.
+
+def _protection_on(image: Mapping[str, Any]) -> bool:
+    # DescribeImages reports "disabled" when off; the other values are not listed in the
+    # API reference (2026-12), so anything else counts as protected (the safe side).
+    value = str(image.get("DeregistrationProtection") or "disabled")
+    return value != "disabled"
+
+
+def lift_protection(ec2: Any, image: Mapping[str, Any]) -> None:
+    """Turn off the deregistration protection Bakery turned on (tag ``bakery:deregistration-
+    protection``); protection someone else set is left alone.
+
+    AWS calls: DisableImageDeregistrationProtection.
     """
+    if tags.PROTECTED in tags.to_dict(image.get("Tags")) and _protection_on(image):
+        ec2.disable_image_deregistration_protection(ImageId=image["ImageId"])
+
+
+def deregister_image(ec2: Any, image: Mapping[str, Any]) -> Deregistration:
+    """Deregister the image and delete its snapshots; gone counts as done.
+
+    DeregisterImage is sent with ``DeleteAssociatedSnapshots`` (a snapshot another image
+    also uses is skipped by AWS: EC2 API reference, DeregisterImage); the snapshots of
+    the image's bake that remain are then deleted one by one, and one AWS refuses as
+    InvalidSnapshot.InUse is tagged ``bakery:delete-pending`` for the next run. An image
+    under deregistration protection (not Bakery's, or in its 24-hour cooldown) is kept
+    and reported, never an error.
+
+    AWS calls: DescribeSnapshots, DisableImageDeregistrationProtection (Bakery's own),
+    DeregisterImage, DescribeImages (when refused), DeleteSnapshot, CreateTags.
+    """
+    image_id = str(image["ImageId"])
     snapshot_ids = image_snapshot_ids(ec2, image)
+    lift_protection(ec2, image)
     try:
-        ec2.deregister_image(ImageId=image["ImageId"])
+        try:
+            ec2.deregister_image(ImageId=image_id, DeleteAssociatedSnapshots=True)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in _PARAMETER_REFUSED:
+                raise
+            # An endpoint without DeleteAssociatedSnapshots (older partitions, local
+            # fakes): deregister alone, the per-snapshot delete below does the rest.
+            ec2.deregister_image(ImageId=image_id)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in _IMAGE_GONE:
+        if exc.response.get("Error", {}).get("Code") in _IMAGE_GONE:
+            pass
+        else:
+            # The API reference names no error code for a protected image (2026-12):
+            # look at the image rather than guess the code.
+            now = describe_image(ec2, image_id)
+            if now is not None and _protection_on(now):
+                return Deregistration(image_id, deregistered=False, protected=True)
             raise
-    return delete_snapshots(ec2, snapshot_ids)
+    in_use = delete_snapshots(ec2, snapshot_ids)
+    deleted = tuple(s for s in snapshot_ids if s not in in_use)
+    return Deregistration(image_id, True, False, deleted, tuple(in_use))

@@ -99,10 +99,15 @@ def wait_for_snapshots(
 def delete_snapshots(ec2: Any, snapshot_ids: Iterable[str]) -> list[str]:
     """Delete snapshots, treating already-gone ones as done.
 
-    AWS calls: DeleteSnapshot (one per snapshot).
+    A snapshot AWS refuses to delete because an image still uses it
+    (InvalidSnapshot.InUse: the image's deregistration has not propagated, or another
+    image shares it) is tagged ``bakery:delete-pending`` so that the next run finds it by
+    its lineage tag and retries (``retry_pending_snapshots``) instead of forgetting it.
+
+    AWS calls: DeleteSnapshot (one per snapshot), CreateTags (refused ones).
 
     Returns:
-        The ids still in use by an image (InvalidSnapshot.InUse), left in place.
+        The ids still in use, left in place and tagged.
     """
     in_use = []
     for snapshot_id in sorted(set(snapshot_ids)):
@@ -116,4 +121,25 @@ def delete_snapshots(ec2: Any, snapshot_ids: Iterable[str]) -> list[str]:
                 in_use.append(snapshot_id)
                 continue
             raise
+    if in_use:
+        ec2.create_tags(
+            Resources=in_use, Tags=tags.to_list({tags.DELETE_PENDING: tags.stamp(tags.utcnow())})
+        )
     return in_use
+
+
+def retry_pending_snapshots(ec2: Any, lineage: str) -> tuple[list[str], list[str]]:
+    """Delete the lineage's snapshots an earlier run could not (``bakery:delete-pending``).
+
+    AWS calls: DescribeSnapshots, DeleteSnapshot, CreateTags.
+
+    Returns:
+        (deleted now, still in use).
+    """
+    pending = [
+        s["SnapshotId"]
+        for s in find_snapshots(ec2, tags.LINEAGE, lineage)
+        if tags.DELETE_PENDING in tags.to_dict(s.get("Tags"))
+    ]
+    in_use = delete_snapshots(ec2, pending) if pending else []
+    return [s for s in pending if s not in in_use], in_use

@@ -13,6 +13,14 @@ BAKED_AT = "bakery:baked-at"
 SOURCE_INSTANCE = "bakery:source-instance"
 DOWNTIME_S = "bakery:downtime-seconds"
 RETIRED_AT = "bakery:retired-at"
+# A promoting stack's hold on an image it runs: ``bakery:held-by:<org>/<project>/<stack>``.
+HELD_BY = "bakery:held-by:"
+# On an image whose deregistration protection Bakery turned on (so Bakery may lift it).
+PROTECTED = "bakery:deregistration-protection"
+# On a regional copy: the source image it was copied from (removed with it).
+COPY_OF = "bakery:copy-of"
+# On a snapshot whose deletion AWS refused (InvalidSnapshot.InUse): the next run retries.
+DELETE_PENDING = "bakery:delete-pending"
 # On the source instance while a bake holds it stopped: who stopped it, and the state
 # to put back. A retry after a crash reads these to restore what the first run found.
 STOPPED_BY = "bakery:stopped-by"

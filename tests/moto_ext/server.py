@@ -20,7 +20,13 @@ os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 from moto.server import ThreadedMotoServer
 
-from tests.moto_ext import faithful_images, instance_hazards, instance_refresh, latency
+from tests.moto_ext import (
+    faithful_images,
+    image_lifecycle,
+    instance_hazards,
+    instance_refresh,
+    latency,
+)
 
 
 def main() -> None:
@@ -33,6 +39,7 @@ def main() -> None:
     extensions = contextlib.ExitStack()
     extensions.enter_context(faithful_images.installed())
     extensions.enter_context(instance_hazards.installed())
+    extensions.enter_context(image_lifecycle.installed())
     if args.latency_scale > 0:
         extensions.enter_context(latency.installed(latency.Latency().scaled(args.latency_scale)))
     extensions.enter_context(instance_refresh.installed())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import botocore.endpoint
@@ -16,7 +15,6 @@ from providers.aws.baked_image import (
     bake_id_for,
     bake_image,
     check_bake,
-    describe_baked_image,
 )
 from providers.aws.clients import make_client
 from providers.aws.errors import (
@@ -25,7 +23,6 @@ from providers.aws.errors import (
     InstanceUnsuitableError,
     WaitTimeoutError,
 )
-from providers.aws.retention import release_image
 from providers.aws.waits import Pacing
 from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION, FakeClock
@@ -45,17 +42,6 @@ def _request(instance_id: str, bake: str = "bake-1", **overrides: Any) -> BakeRe
     }
     fields.update(overrides)
     return BakeRequest(**fields)
-
-
-class Ticker:
-    """A wall clock for ``now``: each call one second later (orders a lineage)."""
-
-    def __init__(self) -> None:
-        self.at = datetime(2026, 11, 30, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.at += timedelta(seconds=1)
-        return self.at
 
 
 @pytest.fixture
@@ -389,101 +375,6 @@ def test_bake_id_for_same_inputs_is_stable_and_history_matters() -> None:
     assert bake_id_for(LINEAGE, {**inputs, "triggers": ["b"]}, None) != bake_id_for(
         LINEAGE, inputs, None
     )
-
-
-def _bake_series(ec2: Any, instance_id: str, pacing: Pacing, count: int, keep: int) -> list[str]:
-    """Bake ``count`` times as Pulumi replaces: create the new, then release the old."""
-    now = Ticker()
-    ids: list[str] = []
-    for n in range(count):
-        info = bake_image(ec2, _request(instance_id, bake=f"bake-{n}"), pacing=pacing, now=now)
-        if ids:
-            old = describe_baked_image(ec2, ids[-1])
-            release_image(
-                ec2,
-                ids[-1],
-                lineage=LINEAGE,
-                snapshot_ids=list(old.snapshot_ids) if old else [],
-                keep_previous=keep,
-                retain_on_delete=False,
-                now=now,
-            )
-        ids.append(info.image_id)
-    return ids
-
-
-def test_release_image_three_rebakes_keep_previous_one_leaves_current_and_previous(
-    ec2, pacing
-) -> None:
-    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
-
-    ids = _bake_series(ec2, instance_id, pacing, count=3, keep=1)
-
-    remaining = {i["ImageId"]: i for i in _lineage_images(ec2)}
-    assert set(remaining) == {ids[1], ids[2]}
-    assert tags.RETIRED_AT in tags.to_dict(remaining[ids[1]]["Tags"])
-    assert tags.RETIRED_AT not in tags.to_dict(remaining[ids[2]]["Tags"])
-    expected = set()
-    for image_id in ids[1:]:
-        expected |= set(describe_baked_image(ec2, image_id).snapshot_ids)
-    assert _all_snapshot_ids(ec2) == expected
-    assert len(expected) == 6
-
-
-def test_release_image_keep_previous_zero_removes_replaced_image(ec2, pacing) -> None:
-    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
-
-    ids = _bake_series(ec2, instance_id, pacing, count=2, keep=0)
-
-    assert [i["ImageId"] for i in _lineage_images(ec2)] == [ids[1]]
-
-
-def test_release_image_destroy_removes_whole_lineage(ec2, pacing) -> None:
-    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
-    ids = _bake_series(ec2, instance_id, pacing, count=2, keep=1)
-    current = describe_baked_image(ec2, ids[-1])
-
-    report = release_image(
-        ec2,
-        ids[-1],
-        lineage=LINEAGE,
-        snapshot_ids=list(current.snapshot_ids),
-        keep_previous=1,
-        retain_on_delete=False,
-    )
-
-    assert set(report.deregistered) == set(ids)
-    assert _lineage_images(ec2) == []
-    assert _all_snapshot_ids(ec2) == set()
-
-
-def test_release_image_destroy_with_retain_on_delete_keeps_everything(ec2, pacing) -> None:
-    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
-    ids = _bake_series(ec2, instance_id, pacing, count=1, keep=1)
-
-    release_image(
-        ec2, ids[0], lineage=LINEAGE, snapshot_ids=[], keep_previous=1, retain_on_delete=True
-    )
-
-    assert [i["ImageId"] for i in _lineage_images(ec2)] == ids
-
-
-def test_release_image_already_deregistered_succeeds_and_deletes_snapshots(ec2, pacing) -> None:
-    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
-    info = bake_image(ec2, _request(instance_id), pacing=pacing)
-    ec2.deregister_image(ImageId=info.image_id)
-
-    release_image(
-        ec2,
-        info.image_id,
-        lineage=LINEAGE,
-        snapshot_ids=list(info.snapshot_ids),
-        keep_previous=1,
-        retain_on_delete=False,
-    )
-
-    assert _all_snapshot_ids(ec2) == set()
-    assert describe_baked_image(ec2, info.image_id) is None
 
 
 def test_bake_image_new_bake_discards_abandoned_partial_snapshots(ec2, pacing) -> None:
