@@ -1,0 +1,1 @@
+"""Bakery's policy pack (policy/): rules as plain functions, wired by __main__.py."""
