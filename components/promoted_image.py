@@ -10,6 +10,12 @@ Promotion runs the AMI another stack tested instead of baking again:
   ``kms_key_id``. Copies are ``retain_on_delete``: a replaced copy stays registered
   so that the fleet can still roll back to it (the launch template's previous
   version names it); find and deregister old ones by their ``bakery:promotion`` tag.
+* ``from_stack``'s image is *held* by this stack (``ImageHold``: a tag
+  ``bakery:held-by:<org>/<project>/<stack>`` on the source image), so that the source
+  stack's retention does not prune it while this stack runs it (or copies it); the
+  hold moves when the referenced image changes and goes when this stack is destroyed.
+  An image in another account cannot be tagged from here: its owner's retention keeps
+  it while it is shared (``prune_shared`` false).
 * ``share_with_accounts`` adds an ``aws.ec2.AmiLaunchPermission`` per account on the
   image this stack runs (promoted, copied or, with ``image_id``, baked here), so a
   stack in another account can promote it in turn.
@@ -28,6 +34,7 @@ import pulumi_aws as aws
 
 from providers.aws import validation
 from providers.aws.errors import InvalidInputError
+from providers.image_hold import ImageHold
 
 PROMOTED_FROM_TAG = "bakery:promoted-from"
 PROMOTION_TAG = "bakery:promotion"
@@ -55,6 +62,8 @@ class PromotedImageArgs:
     share_with_accounts: Sequence[str] = field(default_factory=tuple)
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on the copy."""
+    endpoint_url: str | None = None
+    """A local AWS endpoint (moto) for the hold on the source image; never for real AWS."""
 
     @property
     def copies(self) -> bool:
@@ -111,6 +120,12 @@ def _source_image(image_id: Any, region: Any, *, from_stack: str, expected: str 
     return str(image_id)
 
 
+def _holder() -> str:
+    """This stack as ``org/project/stack`` (a DIY backend's organization is "organization")."""
+    org = pulumi.get_organization() or "organization"
+    return f"{org}/{pulumi.get_project()}/{pulumi.get_stack()}"
+
+
 class PromotedImage(pulumi.ComponentResource):
     """The AMI this stack runs when it promotes one, and the accounts it is shared with.
 
@@ -149,6 +164,14 @@ class PromotedImage(pulumi.ComponentResource):
                 )
             )
             snapshot_ids = ref.get_output("snapshot_ids")
+            ImageHold(
+                f"{name}-hold",
+                image_id=source,
+                holder=_holder(),
+                region=args.source_region or args.region,
+                endpoint_url=args.endpoint_url,
+                opts=child,
+            )
         else:
             source = pulumi.Output.from_input(args.image_id).apply(str)
             snapshot_ids = pulumi.Output.from_input(args.snapshot_ids or [])

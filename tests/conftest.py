@@ -82,6 +82,19 @@ def autoscaling(aws: None) -> Any:
     return make_client("autoscaling", region=REGION)
 
 
+def plain_image(ec2: Any, name: str = "golden") -> str:
+    """An image of one fresh 8 GiB snapshot (not a bake): for holds and lookups."""
+    volume = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=8)
+    snapshot = ec2.create_snapshot(VolumeId=volume["VolumeId"])["SnapshotId"]
+    return str(
+        ec2.register_image(
+            Name=name,
+            RootDeviceName="/dev/sda1",
+            BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"SnapshotId": snapshot}}],
+        )["ImageId"]
+    )
+
+
 class Ticker:
     """A wall clock for ``now``: each call one second later (orders a lineage's bakes)."""
 

@@ -15,6 +15,7 @@ import pytest
 from providers.aws import tags
 from providers.aws.baked_image import BakeRequest, bake_image, describe_baked_image
 from providers.aws.clients import make_client
+from providers.aws.image_hold import hold_image, release_hold
 from providers.aws.image_use import UsePolicy
 from providers.aws.retention import Region, ReleaseReport, release_image
 from providers.aws.waits import Pacing
@@ -259,12 +260,11 @@ def test_release_image_default_launch_template_version_keeps_it(ec2, lineage) ->
 
 def test_release_image_hold_of_a_promoting_stack_keeps_it_until_released(ec2, lineage) -> None:
     lineage.bake()
-    hold = f"{tags.HELD_BY}acme/bakery/prod"
-    ec2.create_tags(Resources=[lineage.ids[0]], Tags=[{"Key": hold, "Value": "x"}])
+    assert hold_image(ec2, lineage.ids[0], "acme/bakery/prod")
 
     _survives_two_rebakes_then_pruned(
         lineage,
-        lambda: ec2.delete_tags(Resources=[lineage.ids[0]], Tags=[{"Key": hold}]),
+        lambda: release_hold(ec2, lineage.ids[0], "acme/bakery/prod"),
         "held by acme/bakery/prod",
     )
 
