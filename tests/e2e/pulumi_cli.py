@@ -5,7 +5,12 @@
 - ``Workspace``: a throwaway file backend, ``PULUMI_HOME`` and project directory in a
   temp dir, and the environment every ``pulumi`` command runs with (empty passphrase,
   no update check, no plugin downloads, fake AWS credentials).
-- ``Stack``: one stack of that project, with ``preview``/``up``/``refresh``/... helpers.
+- ``Stack``: one stack of that project, with ``preview``/``up``/``refresh``/... helpers,
+  driven through the Automation API (``pulumi.automation``) on the same CLI; flags it
+  has no argument for (``--json``, ``--event-log``, ``--show-sames``), ``stack export
+  --show-secrets`` and a ``pulumi up`` that a test kills (``Workspace.popen``) use the
+  CLI directly: the Automation API returns engine events and text rather than the
+  ``--json`` document, and gives no handle on the process it runs.
 
 The project directory is a directory of symlinks to the program at the repo root, so
 that ``pulumi stack init`` and ``pulumi config set`` write ``Pulumi.<stack>.yaml`` into
@@ -26,11 +31,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pulumi import automation as auto
 
 REPO = Path(__file__).resolve().parents[2]
 # The bake-only stack of the real program (its config is copied, then overridden).
@@ -153,6 +161,7 @@ class Workspace:
             else:
                 (self.project / entry.name).symlink_to(entry)
         self.env = self._environment(extra_env or {})
+        self._automation: auto.LocalWorkspace | None = None
 
     def _environment(self, extra: Mapping[str, str]) -> dict[str, str]:
         env = {
@@ -205,12 +214,27 @@ class Workspace:
             stdout, stderr = process.communicate()
             stderr += f"\n[e2e: killed after {timeout}s]"
         result = Result(list(args), process.returncode, stdout, stderr, time.monotonic() - started)
+        self.note_timing(result)
+        return result
+
+    def note_timing(self, result: Result) -> None:
+        """Append the command's wall time to ``$BAKERY_E2E_TIMINGS``, if set."""
         if os.environ.get("BAKERY_E2E_TIMINGS"):
             with open(os.environ["BAKERY_E2E_TIMINGS"], "a") as log:
-                log.write(
-                    f"{result.seconds:6.2f}s rc={result.returncode} pulumi {' '.join(args)}\n"
-                )
-        return result
+                command = " ".join(result.args)
+                log.write(f"{result.seconds:6.2f}s rc={result.returncode} pulumi {command}\n")
+
+    @property
+    def automation(self) -> auto.LocalWorkspace:
+        """The Automation API's workspace for the project: same CLI, home and environment."""
+        if self._automation is None:
+            self._automation = auto.LocalWorkspace(
+                work_dir=str(self.project),
+                pulumi_home=str(self.home),
+                env_vars=self.env,
+                pulumi_command=auto.PulumiCommand(root=str(self.bin_dir.parent)),
+            )
+        return self._automation
 
     def leftover_hosts(self) -> list[int]:
         """Pids of processes still running in the project directory (provider hosts)."""
@@ -278,51 +302,140 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+# Flags of up/preview/refresh/destroy that the Automation API takes as arguments
+# (name -> keyword, and whether the flag takes a value). A call with any other flag
+# (``--json``, ``--event-log``, ``--show-sames``, ...) runs the CLI directly: the
+# Automation API has no argument for those (it returns engine events and text, not
+# the ``--json`` document, and reads the event log itself).
+_AUTOMATION_FLAGS: dict[str, tuple[str, bool]] = {
+    "--diff": ("diff", False),
+    "--expect-no-changes": ("expect_no_changes", False),
+    "--clear-pending-creates": ("clear_pending_creates", False),
+    "--parallel": ("parallel", True),
+    "--policy-pack": ("policy_packs", True),
+    "--skip-preview": ("", False),  # the Automation API always skips the preview
+}
+_RETURN_CODE = re.compile(r"^ code: (-?\d+)$", re.M)
+
+
+def _automation_kwargs(op: str, args: Sequence[str]) -> dict[str, Any] | None:
+    """Keyword arguments of ``auto.Stack.<op>`` for these CLI flags, or None."""
+    kwargs: dict[str, Any] = {}
+    rest = list(args)
+    skip_preview = False
+    while rest:
+        flag = rest.pop(0)
+        if flag not in _AUTOMATION_FLAGS:
+            return None
+        name, takes_value = _AUTOMATION_FLAGS[flag]
+        if not name:
+            skip_preview = True
+        elif not takes_value:
+            kwargs[name] = True
+        elif not rest:
+            return None
+        elif name == "policy_packs":
+            kwargs.setdefault(name, []).append(rest.pop(0))
+        else:
+            kwargs[name] = int(rest.pop(0))
+    # `pulumi up` previews first unless told not to; the Automation API never does.
+    if op == "up" and not skip_preview:
+        return None
+    return kwargs
+
+
 class Stack:
-    """One stack of a workspace's project; every command targets it explicitly."""
+    """One stack of a workspace's project, driven through the Automation API.
+
+    ``preview``/``up``/``refresh``/``destroy`` take CLI flags, so tests read like the
+    commands a user types; they go through ``pulumi.automation`` (which runs the same
+    CLI, ``--stack`` and ``--non-interactive`` added) when it has an argument for each
+    flag, else through the CLI directly (``run``). Either way the result is a
+    ``Result`` with the command's stdout, stderr and exit code, failed or not.
+    ``up()`` without ``--skip-preview`` previews first, as ``pulumi up --yes`` does.
+    """
 
     def __init__(self, workspace: Workspace, name: str = PROGRAM_STACK) -> None:
         self.ws = workspace
         self.name = name
+        self._auto: auto.Stack | None = None
+
+    @property
+    def auto(self) -> auto.Stack:
+        if self._auto is None:
+            self._auto = auto.Stack.select(self.name, self.ws.automation)
+        return self._auto
 
     def init(self, config: Mapping[str, str] | None = None) -> Stack:
         """``pulumi stack init`` (after copying the program's committed stack config)."""
         committed = self.ws.source / f"Pulumi.{self.name}.yaml"
         if committed.is_file():
             shutil.copyfile(committed, self.ws.project / committed.name)
-        self.ws.pulumi("stack", "init", self.name).check()
+        self._auto = auto.Stack.create(self.name, self.ws.automation)
         if config:
-            pairs = [f"--plaintext={key}={value}" for key, value in config.items()]
-            self.run("config", "set-all", *pairs).check()
+            self.auto.set_all_config({k: auto.ConfigValue(v) for k, v in config.items()})
         return self
 
     def run(self, *args: str, timeout: float = _COMMAND_TIMEOUT_S) -> Result:
+        """``pulumi args --stack <name>`` through the CLI directly."""
         return self.ws.pulumi(*args, "--stack", self.name, timeout=timeout)
 
-    def config_set(self, key: str, value: Any) -> None:
+    def config_set(self, key: str, value: Any, *, path: bool = False) -> None:
         text = value if isinstance(value, str) else json.dumps(value)
-        self.run("config", "set", key, text).check()
+        self.auto.set_config(key, auto.ConfigValue(text), path=path)
+
+    def _operation(self, op: str, args: Sequence[str], cli: Sequence[str]) -> Result:
+        kwargs = _automation_kwargs(op, args)
+        if kwargs is None:
+            return self.run(*cli, *args)
+        out: list[str] = []
+        err: list[str] = []
+        started = time.monotonic()
+        # The Automation API has no timeout: past it, kill what runs in the project.
+        watchdog = threading.Timer(_COMMAND_TIMEOUT_S, self.ws.kill_leftovers)
+        watchdog.start()
+        try:
+            getattr(self.auto, op)(
+                on_output=out.append, on_error=err.append, color="never", **kwargs
+            )
+            code = 0
+        except auto.errors.CommandError as exc:
+            found = _RETURN_CODE.search(str(exc))
+            code = int(found.group(1)) if found else 1
+        finally:
+            watchdog.cancel()
+        stdout, stderr = "\n".join(out) + "\n", "\n".join(err) + "\n"
+        result = Result([op, *args], code, stdout, stderr, time.monotonic() - started)
+        self.ws.note_timing(result)
+        return result
 
     def preview(self, *args: str) -> Result:
-        return self.run("preview", *args)
+        return self._operation("preview", args, ["preview"])
 
     def up(self, *args: str) -> Result:
-        return self.run("up", "--yes", *args)
+        return self._operation("up", args, ["up", "--yes"])
 
     def refresh(self, *args: str) -> Result:
-        return self.run("refresh", "--yes", *args)
+        return self._operation("refresh", args, ["refresh", "--yes"])
 
     def destroy(self, *args: str) -> Result:
-        return self.run("destroy", "--yes", *args)
+        return self._operation("destroy", args, ["destroy", "--yes"])
+
+    def cancel(self) -> None:
+        self.auto.cancel()
 
     def outputs(self) -> dict[str, Any]:
-        out: dict[str, Any] = json.loads(self.run("stack", "output", "--json").check().stdout)
-        return out
+        return {key: output.value for key, output in self.auto.outputs().items()}
 
     def export(self, *, show_secrets: bool = False) -> dict[str, Any]:
-        args = ["stack", "export"] + (["--show-secrets"] if show_secrets else [])
-        state: dict[str, Any] = json.loads(self.run(*args).check().stdout)
-        return state
+        """The stack's state (``stack export``; the Automation API cannot show secrets)."""
+        if show_secrets:
+            state: dict[str, Any] = json.loads(
+                self.run("stack", "export", "--show-secrets").check().stdout
+            )
+            return state
+        exported = self.auto.export_stack()
+        return {"version": exported.version, "deployment": exported.deployment}
 
     def resources(self, type_: str = BAKED_IMAGE_TYPE) -> list[dict[str, Any]]:
         deployment = self.export()["deployment"]
