@@ -13,6 +13,7 @@ from providers.aws.clients import make_client
 from providers.baked_image import BakedImageProvider
 from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION, closed_endpoint
+from tests.providers.aws.test_preflight import HAZARDS, hazardous_instance
 from tests.recording import CallRecorder
 
 LINEAGE = "bakery/test/golden"
@@ -72,6 +73,25 @@ def test_check_instance_store_with_stop_fails_on_consistency_reading_only(
     assert "DescribeInstanceTypes" in recorded.ops()
     state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
     assert state["State"]["Name"] == "running" and not state.get("Tags")
+
+
+@pytest.mark.parametrize("hazard", sorted(HAZARDS))
+def test_check_each_stop_hazard_fails_check_with_nothing_changed(
+    ec2: Any, autoscaling: Any, recorded: CallRecorder, hazard: str
+) -> None:
+    instance_id = hazardous_instance(ec2, autoscaling, hazard)
+    before = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    recorded.calls.clear()
+
+    result = BakedImageProvider().check({}, _news(instance_id))
+
+    [failure] = result.failures
+    assert failure.property == "consistency" and instance_id in failure.reason
+    assert all(op.startswith("Describe") for op in recorded.ops()), recorded.ops()
+    after = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert (after["State"], after.get("Tags")) == (before["State"], before.get("Tags"))
+    assert ec2.describe_images(Owners=["self"])["Images"] == []
+    assert ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"] == []
 
 
 def test_check_instance_store_loss_allowed_passes(ec2: Any) -> None:

@@ -106,7 +106,7 @@ HAZARDS = {
 }
 
 
-def _hazardous(ec2: Any, autoscaling: Any, hazard: str) -> str:
+def hazardous_instance(ec2: Any, autoscaling: Any, hazard: str) -> str:
     if hazard == "auto_scaling_group":
         return _group_member(ec2, autoscaling)
     if hazard == "instance_store":
@@ -124,7 +124,7 @@ def _hazardous(ec2: Any, autoscaling: Any, hazard: str) -> str:
 def test_preflight_stop_hazard_is_one_problem_on_consistency_and_touches_nothing(
     ec2: Any, autoscaling: Any, hazard: str
 ) -> None:
-    instance_id = _hazardous(ec2, autoscaling, hazard)
+    instance_id = hazardous_instance(ec2, autoscaling, hazard)
     before = _instance(ec2, instance_id)
     calls = CallRecorder().attach(ec2).attach(autoscaling)
 
@@ -143,7 +143,7 @@ def test_preflight_stop_hazard_is_one_problem_on_consistency_and_touches_nothing
 def test_preflight_stop_hazard_with_reboot_or_live_is_no_problem(
     ec2: Any, autoscaling: Any, hazard: str
 ) -> None:
-    instance_id = _hazardous(ec2, autoscaling, hazard)
+    instance_id = hazardous_instance(ec2, autoscaling, hazard)
 
     for consistency in ("reboot", "live"):
         assert _preflight(ec2, autoscaling, instance_id, consistency).problems == ()
