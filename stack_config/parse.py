@@ -124,6 +124,19 @@ class Reader:
 
 
 def unknown_key(name: str, value: Any) -> InvalidInputError:
+    """A key not in the table, with the nearest one (or the --path form it wanted)."""
+    parent = next(
+        (k for k in KEYS if KEYS[k].kind.endswith("map") and name.startswith(f"{k}.")), None
+    )
+    if parent is not None:
+        # `pulumi config set bakery:bake.tags.team web` without --path: a flat key.
+        return InvalidInputError(
+            key(name),
+            value,
+            f"one entry of the map {key(parent)} is set with "
+            f"`pulumi config set --path '{key(name)}' <value>`; "
+            f"remove this key (pulumi config rm '{key(name)}')",
+        )
     close = difflib.get_close_matches(name, KEYS, n=1)
     hint = f"did you mean {key(close[0])}? " if close else ""
     return InvalidInputError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from providers.aws import validation
 from providers.aws.errors import InvalidInputError
@@ -65,14 +66,15 @@ def load_promotion(
                 "expected a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/<id>",
             )
         )
-    accounts = r.get("promote.share_with_accounts")
+    accounts = [_account_text(a) for a in r.get("promote.share_with_accounts")]
     for i, account in enumerate(accounts):
         if isinstance(account, int) and not isinstance(account, bool):
             problems.append(
                 InvalidInputError(
                     f"{key('promote.share_with_accounts')}[{i}]",
                     account,
-                    'quote account ids ("012345678901"): as numbers they lose leading zeros',
+                    'quote account ids ("012345678901"): as numbers they lose leading zeros '
+                    "(with `pulumi config set --path`, add `--type string`)",
                 )
             )
         elif not isinstance(account, str) or not ACCOUNT_ID.match(account):
@@ -127,3 +129,11 @@ def load_promotion(
         kms_key_id=kms_key_id,
         share_with_accounts=tuple(a for a in accounts if isinstance(a, str)),
     )
+
+
+def _account_text(account: Any) -> Any:
+    """A 12-digit number as its text: ``pulumi config set --path '...[0]' 123456789012``
+    writes it as a YAML number, and with 12 digits no leading zero was lost."""
+    if isinstance(account, int) and not isinstance(account, bool) and 10**11 <= account < 10**12:
+        return str(account)
+    return account

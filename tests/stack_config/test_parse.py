@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stack_config import load
-from tests.stack_config import SUBNET, fleet, problems_of
+from tests.stack_config import INSTANCE, SUBNET, fleet, problems_of
 
 
 def test_stack_config_engine_strings_are_parsed_by_kind() -> None:
@@ -76,3 +76,12 @@ def test_parse_text_that_is_no_number_is_refused_by_the_rule_naming_its_key() ->
 
     assert "expected minutes > 0" in problems["bakery:bake.timeouts.snapshots"]
     assert "bakery:fleet.checkpoint_percentages" in problems
+
+
+def test_parse_map_entry_set_without_path_says_how_to_set_it() -> None:
+    problems = problems_of({"bake.instance_id": INSTANCE, "bake.tags.team": "web"})
+
+    assert (
+        "`pulumi config set --path 'bakery:bake.tags.team' <value>`"
+        in problems["bakery:bake.tags.team"]
+    )

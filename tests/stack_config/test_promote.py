@@ -59,3 +59,15 @@ def test_stack_config_kms_key_without_a_copy_is_refused() -> None:
         {"promote.from_stack": "staging", "promote.kms_key_id": kms, "promote.copy": True},
         region="us-east-1",
     )
+
+
+def test_promote_twelve_digit_account_number_is_taken_as_its_text() -> None:
+    # `pulumi config set --path 'bakery:promote.share_with_accounts[0]' 123456789012`
+    # writes a YAML number; an 11-digit one lost its leading zero and is refused.
+    config = load({"promote.from_stack": "staging", "promote.share_with_accounts": [123456789012]})
+
+    assert config.promotion.share_with_accounts == ("123456789012",)
+    problems = problems_of(
+        {"promote.from_stack": "staging", "promote.share_with_accounts": "[12345678901]"}
+    )
+    assert "--type string" in problems["bakery:promote.share_with_accounts[0]"]
