@@ -37,20 +37,22 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from providers.aws import tags as tag_keys
 from providers.aws.errors import ImageFleetArgsError, InvalidInputError
-from providers.rollout import (
+from providers.aws.fleet_rules import (
     DEFAULT_TIMEOUT_S,
-    FLEET_TAG,
-    BlueGreenCutover,
-    BlueGreenCutoverArgs,
-    InstanceRefresh,
-    InstanceRefreshArgs,
-    preference_problems,
+    PROTECTED_GROUP_KEYS,
+    PROTECTED_TEMPLATE_KEYS,
+    RefreshPreferences,
+    check_fleet,
+    check_overrides,
+    default_health_check_type,
+    estimate_rollout,
+    planned_max_size,
 )
-
-LAUNCH_KINDS = ("template", "configuration")
-ROLLOUTS = ("rolling", "blue_green")
-HEALTH_CHECK_TYPES = ("EC2", "ELB")
+from providers.cutover import BlueGreenCutover, BlueGreenCutoverArgs
+from providers.fleet_identity import FleetIdentity, FleetIdentityArgs
+from providers.instance_refresh import InstanceRefresh, InstanceRefreshArgs
 
 
 @dataclass
@@ -69,12 +71,18 @@ class ImageFleetArgs:
     user_data: pulumi.Input[str] | None = None
     """Plain text; encoded for the launch template here."""
     min_size: int = 1
-    max_size: int = 1
+    max_size: int | None = None
+    """Defaults to the least that leaves a rolling refresh room to launch before it
+    terminates (``desired_capacity`` + 1 for small fleets)."""
     desired_capacity: int | None = None
     """Defaults to ``min_size``."""
-    health_check_type: str = "EC2"
+    health_check_type: str | None = None
+    """``"EC2"`` or ``"ELB"``; defaults to ELB when ``target_group_arns`` are given."""
     health_check_grace_period_s: int = 300
+    default_instance_warmup_s: int | None = None
+    """The group's DefaultInstanceWarmup (the refresh's warm-up unless overridden)."""
     target_group_arns: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
+    """Target groups: also the health gate (every new instance healthy in each)."""
     tags: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Tags for the group, propagated to every instance it launches."""
     launch: str = "template"
@@ -83,18 +91,29 @@ class ImageFleetArgs:
     launch configurations, and they take no instance types released since 2023."""
     rollout: str = "rolling"
     """``"rolling"`` (instance refresh) or ``"blue_green"`` (a new group per image)."""
-    min_healthy_percentage: int = 90
-    instance_warmup_s: int | None = None
-    checkpoint_percentages: Sequence[int] = field(default_factory=tuple)
-    checkpoint_delay_s: int | None = None
-    skip_matching: bool = True
-    auto_rollback: bool = True
+    refresh: RefreshPreferences = field(default_factory=RefreshPreferences)
+    """How a rolling refresh replaces instances (fleet_rules holds the defaults)."""
     rollout_timeout_s: float = DEFAULT_TIMEOUT_S
     """How long ``pulumi up`` waits for a rollout before failing (AWS carries on)."""
+    metadata_http_tokens: str | None = None
+    """IMDS tokens on the launch template: ``"required"`` (IMDSv2 only; the default for
+    new fleets) or ``"optional"``. None keeps a fleet an earlier Bakery made as it was."""
+    launch_template_args: Mapping[str, Any] = field(default_factory=dict)
+    """pulumi-aws ``LaunchTemplate`` arguments merged over Bakery's (e.g.
+    ``block_device_mappings``, ``instance_market_options``); protected keys refused."""
+    group_args: Mapping[str, Any] = field(default_factory=dict)
+    """pulumi-aws ``autoscaling.Group`` arguments merged over Bakery's (e.g.
+    ``termination_policies``, ``capacity_rebalance``, ``max_instance_lifetime``,
+    ``instance_maintenance_policy``, ``warm_pool``, ``initial_lifecycle_hooks``)."""
     region: pulumi.Input[str] | None = None
     """Defaults to the stack's ``aws:region``."""
     endpoint_url: str | None = None
     """A local AWS endpoint for the rollout resources (tests); None for AWS."""
+
+    @property
+    def planned_desired(self) -> int:
+        """The desired capacity the group is created with."""
+        return self.desired_capacity if self.desired_capacity is not None else self.min_size
 
 
 def _is_blank(value: Any) -> bool:
@@ -104,25 +123,6 @@ def _is_blank(value: Any) -> bool:
 def check_args(args: ImageFleetArgs) -> list[InvalidInputError]:
     """Every problem with ``args``, each naming the field, what was found and the fix."""
     problems: list[InvalidInputError] = []
-    if args.launch not in LAUNCH_KINDS:
-        problems.append(
-            InvalidInputError(
-                "launch", args.launch, 'give "template" (default) or "configuration" (legacy)'
-            )
-        )
-    if args.rollout not in ROLLOUTS:
-        problems.append(
-            InvalidInputError("rollout", args.rollout, 'give "rolling" (default) or "blue_green"')
-        )
-    if args.rollout == "rolling" and args.launch == "configuration":
-        problems.append(
-            InvalidInputError(
-                "rollout",
-                args.rollout,
-                'a rolling instance refresh with auto-rollback needs launch="template"; '
-                'with launch="configuration" use rollout="blue_green"',
-            )
-        )
     for name in ("image_id", "instance_type"):
         if getattr(args, name) is None or _is_blank(getattr(args, name)):
             problems.append(InvalidInputError(name, getattr(args, name), "give a non-empty value"))
@@ -134,48 +134,53 @@ def check_args(args: ImageFleetArgs) -> list[InvalidInputError]:
                 "give at least one subnet id (one per availability zone) to launch into",
             )
         )
-    if args.min_size < 0:
-        problems.append(InvalidInputError("min_size", args.min_size, "give 0 or more"))
-    if args.min_size > args.max_size:
-        problems.append(
-            InvalidInputError(
-                "min_size",
-                args.min_size,
-                f"max_size is {args.max_size}; make min_size <= max_size",
-            )
-        )
-    desired = args.desired_capacity
-    if desired is not None and not args.min_size <= desired <= args.max_size:
-        problems.append(
-            InvalidInputError(
-                "desired_capacity",
-                desired,
-                f"give a value within [min_size, max_size] = [{args.min_size}, {args.max_size}]",
-            )
-        )
-    if args.health_check_type not in HEALTH_CHECK_TYPES:
-        problems.append(
-            InvalidInputError("health_check_type", args.health_check_type, 'give "EC2" or "ELB"')
-        )
-    if args.health_check_grace_period_s < 0:
-        problems.append(
-            InvalidInputError(
-                "health_check_grace_period_s", args.health_check_grace_period_s, "give 0 or more"
-            )
-        )
-    if args.rollout_timeout_s <= 0:
-        problems.append(
-            InvalidInputError(
-                "rollout_timeout_s", args.rollout_timeout_s, "give seconds above 0 (e.g. 3600)"
-            )
-        )
-    problems += preference_problems(
-        min_healthy_percentage=args.min_healthy_percentage,
-        instance_warmup_s=args.instance_warmup_s,
-        checkpoint_percentages=args.checkpoint_percentages,
-        checkpoint_delay_s=args.checkpoint_delay_s,
+    problems += check_fleet(
+        launch=args.launch,
+        rollout=args.rollout,
+        min_size=args.min_size,
+        max_size=args.max_size,
+        desired=args.desired_capacity,
+        health_check_type=args.health_check_type,
+        grace_s=args.health_check_grace_period_s,
+        timeout_s=args.rollout_timeout_s,
+        prefs=args.refresh,
+        http_tokens=args.metadata_http_tokens,
     )
+    problems += check_overrides(
+        args.launch_template_args, PROTECTED_TEMPLATE_KEYS, "launch_template_args"
+    )
+    problems += check_overrides(args.group_args, PROTECTED_GROUP_KEYS, "group_args")
     return problems
+
+
+def _warn_if_timeout_short(args: ImageFleetArgs, name: str) -> None:
+    """A preview-time warning when the rollout timeout is shorter than its estimate."""
+    estimate = estimate_rollout(
+        args.refresh,
+        desired=args.planned_desired,
+        grace_s=args.health_check_grace_period_s,
+        default_instance_warmup_s=args.default_instance_warmup_s,
+        blue_green=args.rollout == "blue_green",
+    )
+    if args.rollout_timeout_s < estimate.seconds:
+        pulumi.log.warn(
+            f"{name}: rollout_timeout_s is {args.rollout_timeout_s:.0f}s but a rollout of "
+            f"{args.planned_desired} instance(s) is estimated at {estimate}; `pulumi up` "
+            "would fail while AWS carries on: raise rollout_timeout_s"
+        )
+
+
+def _metadata_options(tokens: str | None, adopted: pulumi.Output[bool]) -> Any:
+    """IMDSv2 required unless asked otherwise; an adopted fleet keeps what it had."""
+
+    def options(was_adopted: bool) -> Any:
+        if tokens is None and was_adopted:
+            return None
+        return aws.ec2.LaunchTemplateMetadataOptionsArgs(
+            http_endpoint="enabled", http_tokens=tokens or "required"
+        )
+
+    return adopted.apply(options)
 
 
 def _listed(values: Any) -> Any:
@@ -197,7 +202,7 @@ def _encoded(user_data: Any) -> Any:
 class ImageFleet(pulumi.ComponentResource):
     """An Auto Scaling fleet that runs ``image_id`` and rolls every new image out.
 
-    Outputs: ``group_name``, ``group_arn``, ``launch_template_id`` and
+    Outputs: ``group_name``, ``group_arn``, ``fleet_id``, ``launch_template_id`` and
     ``launch_template_version`` (None with a launch configuration),
     ``launch_configuration_name`` (None with a template), and ``image_id``, the image
     the fleet runs once the rollout succeeded.
@@ -205,6 +210,7 @@ class ImageFleet(pulumi.ComponentResource):
 
     group_name: pulumi.Output[str]
     group_arn: pulumi.Output[str]
+    fleet_id: pulumi.Output[str]
     launch_template_id: pulumi.Output[str | None]
     launch_template_version: pulumi.Output[str | None]
     launch_configuration_name: pulumi.Output[str | None]
@@ -222,14 +228,33 @@ class ImageFleet(pulumi.ComponentResource):
         super().__init__("bakery:index:ImageFleet", resource_name, None, opts)
         name = resource_name
         blue_green = args.rollout == "blue_green"
-        fleet = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
         region = args.region or pulumi.Config("aws").get("region")
-        desired = args.desired_capacity if args.desired_capacity is not None else args.min_size
+        desired = args.planned_desired
+        max_size = planned_max_size(
+            args.min_size, args.max_size, desired, args.rollout, args.refresh
+        )
+        health_check_type = args.health_check_type or default_health_check_type(
+            bool(args.target_group_arns)
+        )
+        _warn_if_timeout_short(args, name)
+        lc_prefix = f"{name}-lc-"
+        # Created before the groups, so destroyed after them: its delete retires
+        # whatever group of the fleet is left (a failed first cutover's).
+        identity = FleetIdentity(
+            f"{name}-fleet",
+            FleetIdentityArgs(
+                legacy_key=f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
+                launch_configuration_prefix=lc_prefix if args.launch == "configuration" else None,
+                region=region,
+                endpoint_url=args.endpoint_url,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        fleet = identity.fleet_id
 
         template: aws.ec2.LaunchTemplate | None = None
         configuration: aws.ec2.LaunchConfiguration | None = None
         version: pulumi.Output[str] | None = None
-        lc_prefix = f"{name}-lc-"
         group_launch: dict[str, Any]
         if args.launch == "template":
             profile = None
@@ -243,23 +268,27 @@ class ImageFleet(pulumi.ComponentResource):
                 profile = aws.ec2.LaunchTemplateIamInstanceProfileArgs(
                     name=args.iam_instance_profile
                 )
-            template = aws.ec2.LaunchTemplate(
-                f"{name}-lt",
-                name_prefix=f"{name}-",
-                image_id=args.image_id,
-                instance_type=args.instance_type,
-                key_name=args.key_name,
-                vpc_security_group_ids=_listed(args.security_group_ids),
-                iam_instance_profile=profile,
-                user_data=_encoded(args.user_data),
-                tag_specifications=[
+            template_args: dict[str, Any] = {
+                "name_prefix": f"{name}-",
+                "image_id": args.image_id,
+                "instance_type": args.instance_type,
+                "key_name": args.key_name,
+                "vpc_security_group_ids": _listed(args.security_group_ids),
+                "iam_instance_profile": profile,
+                "user_data": _encoded(args.user_data),
+                "metadata_options": _metadata_options(args.metadata_http_tokens, identity.adopted),
+                "tag_specifications": [
                     aws.ec2.LaunchTemplateTagSpecificationArgs(
                         resource_type="volume", tags=dict(args.tags)
                     )
                 ]
                 if args.tags
                 else None,
-                tags=dict(args.tags) or None,
+                "tags": dict(args.tags) or None,
+            }
+            template = aws.ec2.LaunchTemplate(
+                f"{name}-lt",
+                **{**template_args, **args.launch_template_args},
                 opts=pulumi.ResourceOptions(parent=self),
             )
             # An explicit number: a new version changes the reference (refresh starts),
@@ -294,7 +323,7 @@ class ImageFleet(pulumi.ComponentResource):
             for k, v in sorted(args.tags.items())
         ]
         group_tags.append(
-            aws.autoscaling.GroupTagArgs(key=FLEET_TAG, value=fleet, propagate_at_launch=False)
+            aws.autoscaling.GroupTagArgs(key=tag_keys.FLEET, value=fleet, propagate_at_launch=False)
         )
         if blue_green:
             group_opts = pulumi.ResourceOptions(
@@ -312,22 +341,25 @@ class ImageFleet(pulumi.ComponentResource):
                 # on success); Pulumi must not move it first.
                 ignore_changes=["launchTemplate"],
             )
-        group = aws.autoscaling.Group(
-            f"{name}-asg",
-            name_prefix=f"{name}-",
-            vpc_zone_identifiers=_listed(args.subnet_ids),
-            min_size=args.min_size,
-            max_size=args.max_size,
-            desired_capacity=desired,
-            health_check_type=args.health_check_type,
-            health_check_grace_period=args.health_check_grace_period_s,
-            target_group_arns=_listed(args.target_group_arns),
-            tags=group_tags,
+        group_kwargs: dict[str, Any] = {
+            "name_prefix": f"{name}-",
+            "vpc_zone_identifiers": _listed(args.subnet_ids),
+            "min_size": args.min_size,
+            "max_size": max_size,
+            "desired_capacity": desired,
+            "health_check_type": health_check_type,
+            "health_check_grace_period": args.health_check_grace_period_s,
+            "target_group_arns": _listed(args.target_group_arns),
+            "tags": group_tags,
             # Bakery's own resources wait (with reasons); the provider's wait would
             # only time out.
-            wait_for_capacity_timeout="0",
-            opts=group_opts,
+            "wait_for_capacity_timeout": "0",
             **group_launch,
+        }
+        if args.default_instance_warmup_s is not None:
+            group_kwargs["default_instance_warmup"] = args.default_instance_warmup_s
+        group = aws.autoscaling.Group(
+            f"{name}-asg", **{**group_kwargs, **args.group_args}, opts=group_opts
         )
 
         rolled: InstanceRefresh | BlueGreenCutover
@@ -342,6 +374,7 @@ class ImageFleet(pulumi.ComponentResource):
                     launch_template_version=version,
                     launch_configuration_name=configuration.name if configuration else None,
                     launch_configuration_prefix=lc_prefix if configuration else None,
+                    target_group_arns=list(args.target_group_arns),
                     timeout_s=args.rollout_timeout_s,
                     region=region,
                     endpoint_url=args.endpoint_url,
@@ -357,12 +390,10 @@ class ImageFleet(pulumi.ComponentResource):
                     launch_template_id=template.id,
                     launch_template_version=version,
                     image_id=args.image_id,
-                    min_healthy_percentage=args.min_healthy_percentage,
-                    instance_warmup_s=args.instance_warmup_s,
-                    checkpoint_percentages=tuple(args.checkpoint_percentages),
-                    checkpoint_delay_s=args.checkpoint_delay_s,
-                    skip_matching=args.skip_matching,
-                    auto_rollback=args.auto_rollback,
+                    preferences=args.refresh,
+                    desired_capacity=desired,
+                    max_size=max_size,
+                    target_group_arns=list(args.target_group_arns),
                     timeout_s=args.rollout_timeout_s,
                     region=region,
                     endpoint_url=args.endpoint_url,
@@ -372,6 +403,7 @@ class ImageFleet(pulumi.ComponentResource):
 
         self.group_name = group.name
         self.group_arn = group.arn
+        self.fleet_id = fleet
         self.launch_template_id = template.id if template else pulumi.Output.from_input(None)
         self.launch_template_version = (
             rolled.launch_template_version if template else pulumi.Output.from_input(None)
@@ -384,6 +416,7 @@ class ImageFleet(pulumi.ComponentResource):
             {
                 "group_name": self.group_name,
                 "group_arn": self.group_arn,
+                "fleet_id": self.fleet_id,
                 "launch_template_id": self.launch_template_id,
                 "launch_template_version": self.launch_template_version,
                 "launch_configuration_name": self.launch_configuration_name,

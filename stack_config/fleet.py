@@ -5,9 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from providers.aws import validation
 from providers.aws.errors import InvalidInputError
+from providers.aws.fleet_rules import (
+    DEFAULT_TIMEOUT_S,
+    PROTECTED_GROUP_KEYS,
+    PROTECTED_TEMPLATE_KEYS,
+    RefreshPreferences,
+    check_fleet,
+    check_overrides,
+)
 from stack_config.keys import HEALTH_CHECK_TYPES, LAUNCH_KINDS, ROLLOUTS, key
 from stack_config.parse import Reader, check_ids, choice
 
@@ -20,7 +29,11 @@ TARGET_GROUP_ARN = re.compile(
 
 @dataclass(frozen=True)
 class FleetConfig:
-    """The fleet; field names are ``ImageFleetArgs``' own, so it is passed as keywords."""
+    """The fleet; field names are ``ImageFleetArgs``' own, so it is passed as keywords.
+
+    The refresh preferences are one ``fleet_rules.RefreshPreferences`` (``refresh``),
+    read from the flat keys of the same names (``bakery:fleet.min_healthy_percentage``).
+    """
 
     instance_type: str
     subnet_ids: tuple[str, ...]
@@ -29,24 +42,31 @@ class FleetConfig:
     iam_instance_profile: str | None = None
     user_data: str | None = None
     min_size: int = 1
-    max_size: int = 1
+    max_size: int | None = None
     desired_capacity: int | None = None
-    health_check_type: str = "EC2"
+    health_check_type: str | None = None
     health_check_grace_period_s: int = 300
+    default_instance_warmup_s: int | None = None
     target_group_arns: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     launch: str = "template"
     rollout: str = "rolling"
-    min_healthy_percentage: int = 90
-    instance_warmup_s: int | None = None
-    checkpoint_percentages: tuple[int, ...] = ()
-    checkpoint_delay_s: int | None = None
-    skip_matching: bool = True
-    auto_rollback: bool = True
-    rollout_timeout_s: float = 3600.0
+    refresh: RefreshPreferences = field(default_factory=RefreshPreferences)
+    rollout_timeout_s: float = DEFAULT_TIMEOUT_S
+    metadata_http_tokens: str | None = None
+    launch_template_args: Mapping[str, Any] = field(default_factory=dict)
+    group_args: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _optional_count(r: Reader, name: str, maximum: int) -> int | None:
+    value = r.get(name)
+    if value is not None:
+        r.problems.extend(validation.check_count(value, key(name), maximum=maximum))
+    return value
 
 
 def load_fleet(r: Reader) -> FleetConfig:
+    """The fleet section: each key parsed, then the fleet's rules (fleet_rules.check_fleet)."""
     problems = r.problems
     instance_type = r.get("fleet.instance_type")
     if instance_type is None:
@@ -80,72 +100,73 @@ def load_fleet(r: Reader) -> FleetConfig:
         "arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>",
     )
     min_size = r.get("fleet.min_size")
-    max_size = r.get("fleet.max_size")
-    desired = r.get("fleet.desired_capacity")
     problems += validation.check_count(min_size, key("fleet.min_size"))
-    problems += validation.check_count(max_size, key("fleet.max_size"))
-    if min_size > max_size:
-        problems.append(
-            InvalidInputError(
-                key("fleet.min_size"),
-                min_size,
-                f"{key('fleet.max_size')} is {max_size}; make min_size <= max_size",
-            )
-        )
-    elif desired is not None and not min_size <= desired <= max_size:
-        problems.append(
-            InvalidInputError(
-                key("fleet.desired_capacity"),
-                desired,
-                f"give a value within [min_size, max_size] = [{min_size}, {max_size}]",
-            )
-        )
-    health_check_type = choice(r, "fleet.health_check_type", HEALTH_CHECK_TYPES)
+    max_size = _optional_count(r, "fleet.max_size", 1000)
+    desired = _optional_count(r, "fleet.desired_capacity", 1000)
     grace = r.get("fleet.health_check_grace_period_s")
     problems += validation.check_count(
         grace, key("fleet.health_check_grace_period_s"), maximum=7200
     )
+    warmup_group = _optional_count(r, "fleet.default_instance_warmup_s", 3600)
+    health_check_type = (
+        choice(r, "fleet.health_check_type", HEALTH_CHECK_TYPES)
+        if r.has("fleet.health_check_type")
+        else None
+    )
     launch = choice(r, "fleet.launch", LAUNCH_KINDS)
     rollout = choice(r, "fleet.rollout", ROLLOUTS)
-    if rollout == "rolling" and launch == "configuration":
-        problems.append(
-            InvalidInputError(
-                key("fleet.rollout"),
-                rollout,
-                f"a rolling instance refresh needs {key('fleet.launch')} template; "
-                "with a launch configuration use blue_green",
-            )
-        )
-    min_healthy = r.get("fleet.min_healthy_percentage")
-    problems += validation.check_count(
-        min_healthy, key("fleet.min_healthy_percentage"), maximum=100
-    )
-    warmup = r.get("fleet.instance_warmup_s")
-    if warmup is not None:
-        problems += validation.check_count(warmup, key("fleet.instance_warmup_s"), maximum=86400)
-    delay = r.get("fleet.checkpoint_delay_s")
-    if delay is not None:
-        problems += validation.check_count(delay, key("fleet.checkpoint_delay_s"), maximum=172800)
     points = r.get("fleet.checkpoint_percentages")
-    if points and (
-        any(isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= 100 for p in points)
-        or points != sorted(set(points))
-        or points[-1] != 100
-    ):
+    refresh = RefreshPreferences(
+        min_healthy_percentage=r.get("fleet.min_healthy_percentage"),
+        max_healthy_percentage=r.get("fleet.max_healthy_percentage"),
+        instance_warmup_s=_optional_count(r, "fleet.instance_warmup_s", 86400),
+        checkpoint_percentages=tuple(
+            p for p in points if isinstance(p, int) and not isinstance(p, bool)
+        ),
+        checkpoint_delay_s=r.get("fleet.checkpoint_delay_s"),
+        skip_matching=r.get("fleet.skip_matching"),
+        auto_rollback=r.get("fleet.auto_rollback"),
+        standby_instances=r.get("fleet.standby_instances"),
+        scale_in_protected_instances=r.get("fleet.scale_in_protected_instances"),
+        alarm_names=tuple(str(a) for a in r.get("fleet.alarm_names")),
+        bake_time_s=r.get("fleet.bake_time_s"),
+    )
+    if len(points) != len(refresh.checkpoint_percentages):
         problems.append(
             InvalidInputError(
                 key("fleet.checkpoint_percentages"),
                 points,
-                "give unique, ascending percentages from 1 to 100 ending at 100 (e.g. [20, 100])",
+                "give whole percentages (e.g. [20, 100])",
             )
         )
     timeout = r.get("fleet.rollout_timeout_s")
-    if timeout <= 0:
-        problems.append(
-            InvalidInputError(
-                key("fleet.rollout_timeout_s"), timeout, "give seconds above 0 (e.g. 3600)"
-            )
+    tokens = r.get("fleet.metadata_http_tokens")
+    # Unparseable values were reported and read as their defaults: the rules judge the
+    # rest, once per key.
+    reported = {p.field for p in problems}
+    problems += [
+        p
+        for p in check_fleet(
+            launch=launch,
+            rollout=rollout,
+            min_size=min_size,
+            max_size=max_size,
+            desired=desired,
+            health_check_type=health_check_type,
+            grace_s=grace,
+            timeout_s=timeout,
+            prefs=refresh,
+            http_tokens=tokens,
+            prefix=key("fleet."),
         )
+        if p.field not in reported
+    ]
+    launch_template_args = r.get("fleet.launch_template_args")
+    group_args = r.get("fleet.group_args")
+    problems += check_overrides(
+        launch_template_args, PROTECTED_TEMPLATE_KEYS, key("fleet.launch_template_args")
+    )
+    problems += check_overrides(group_args, PROTECTED_GROUP_KEYS, key("fleet.group_args"))
     tags = r.get("fleet.tags")
     problems += validation.check_tags(tags, key("fleet.tags"))
     return FleetConfig(
@@ -160,15 +181,14 @@ def load_fleet(r: Reader) -> FleetConfig:
         desired_capacity=desired,
         health_check_type=health_check_type,
         health_check_grace_period_s=grace,
+        default_instance_warmup_s=warmup_group,
         target_group_arns=tuple(target_groups),
         tags=dict(tags),
         launch=launch,
         rollout=rollout,
-        min_healthy_percentage=min_healthy,
-        instance_warmup_s=warmup,
-        checkpoint_percentages=tuple(p for p in points if isinstance(p, int)),
-        checkpoint_delay_s=delay,
-        skip_matching=r.get("fleet.skip_matching"),
-        auto_rollback=r.get("fleet.auto_rollback"),
+        refresh=refresh,
         rollout_timeout_s=float(timeout),
+        metadata_http_tokens=tokens,
+        launch_template_args=dict(launch_template_args),
+        group_args=dict(group_args),
     )

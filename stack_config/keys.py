@@ -5,13 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from providers.aws.fleet_rules import (
+    DEFAULT_TIMEOUT_S,
+    HEALTH_CHECK_TYPES,
+    LAUNCH_KINDS,
+    ROLLOUTS,
+    RefreshPreferences,
+)
+
 NAMESPACE = "bakery"
 MODES = ("bake-only", "fleet")
-# Mirrors components/image_fleet.py (the config layer may not import components;
-# tests/stack_config/ checks that the two agree).
-LAUNCH_KINDS = ("template", "configuration")
-ROLLOUTS = ("rolling", "blue_green")
-HEALTH_CHECK_TYPES = ("EC2", "ELB")
+# The fleet's choices and defaults are fleet_rules' (one place for config, component
+# and providers).
+__all__ = ["HEALTH_CHECK_TYPES", "LAUNCH_KINDS", "ROLLOUTS"]
+_PREFS = RefreshPreferences()
 SECTIONS = ("bake", "promote", "fleet")
 
 
@@ -76,11 +83,20 @@ KEYS: dict[str, Key] = {
     "fleet.iam_instance_profile": Key("str", None, "Instance profile name (or ARN)"),
     "fleet.user_data": Key("str", None, "User data, plain text"),
     "fleet.min_size": Key("int", 1, "Group minimum size"),
-    "fleet.max_size": Key("int", 1, "Group maximum size"),
+    "fleet.max_size": Key(
+        "int", None, "Group maximum size; default: room for a rolling refresh (desired + 1)"
+    ),
     "fleet.desired_capacity": Key("int", None, "Desired capacity; default: `min_size`"),
-    "fleet.health_check_type": Key("str", "EC2", "`EC2` or `ELB`"),
+    "fleet.health_check_type": Key(
+        "str", None, "`EC2` or `ELB`; default: `ELB` with target groups, else `EC2`"
+    ),
     "fleet.health_check_grace_period_s": Key("int", 300, "Health check grace period"),
-    "fleet.target_group_arns": Key("list", [], "Load balancer target groups"),
+    "fleet.default_instance_warmup_s": Key(
+        "int", None, "The group's DefaultInstanceWarmup (the refresh's warm-up by default)"
+    ),
+    "fleet.target_group_arns": Key(
+        "list", [], "Target groups; also the health gate: new instances healthy in each"
+    ),
     "fleet.tags": Key("map", {}, "Tags on the group, propagated to its instances"),
     "fleet.launch": Key(
         "str", "template", "`template` or `configuration` (legacy: blue_green only)"
@@ -88,18 +104,56 @@ KEYS: dict[str, Key] = {
     "fleet.rollout": Key(
         "str", "rolling", "`rolling` (instance refresh) or `blue_green` (new group per image)"
     ),
-    "fleet.min_healthy_percentage": Key("int", 90, "Rolling: share of the fleet kept in service"),
+    "fleet.min_healthy_percentage": Key(
+        "int", _PREFS.min_healthy_percentage, "Rolling: share of the fleet kept in service"
+    ),
+    "fleet.max_healthy_percentage": Key(
+        "int",
+        None,
+        "Rolling: 100-200; above 100 launches before terminating (default for <= 2 instances)",
+    ),
     "fleet.instance_warmup_s": Key("int", None, "Rolling: seconds before a new instance counts"),
     "fleet.checkpoint_percentages": Key(
         "int_list", [], "Rolling: pause points, ascending, ending at 100, e.g. `[20, 100]`"
     ),
-    "fleet.checkpoint_delay_s": Key("int", None, "Rolling: seconds to wait at each checkpoint"),
+    "fleet.checkpoint_delay_s": Key(
+        "int", None, "Rolling: seconds to wait at each checkpoint (required with checkpoints)"
+    ),
     "fleet.skip_matching": Key("bool", True, "Rolling: leave instances already on the image alone"),
     "fleet.auto_rollback": Key(
         "bool", True, "Rolling: roll back to the previous version when the refresh fails"
     ),
+    "fleet.standby_instances": Key(
+        "str",
+        _PREFS.standby_instances,
+        "Rolling: `Ignore`, `Wait` or `Terminate` Standby ones",
+    ),
+    "fleet.scale_in_protected_instances": Key(
+        "str",
+        _PREFS.scale_in_protected_instances,
+        "Rolling: `Ignore`, `Wait` or `Terminate` scale-in protected instances",
+    ),
+    "fleet.alarm_names": Key(
+        "list", [], "Rolling: CloudWatch alarms; one in ALARM fails (and rolls back) the refresh"
+    ),
+    "fleet.bake_time_s": Key("int", None, "Rolling: seconds to watch the alarms after the refresh"),
     "fleet.rollout_timeout_s": Key(
-        "number", 3600, "How long `pulumi up` waits for a rollout (AWS carries on after)"
+        "number",
+        DEFAULT_TIMEOUT_S,
+        "How long `pulumi up` waits for a rollout (AWS goes on)",
+    ),
+    "fleet.metadata_http_tokens": Key(
+        "str", None, "`required` (IMDSv2 only; default for new fleets) or `optional`"
+    ),
+    "fleet.launch_template_args": Key(
+        "map",
+        {},
+        "pulumi-aws LaunchTemplate args over Bakery's (own keys refused)",
+    ),
+    "fleet.group_args": Key(
+        "map",
+        {},
+        "pulumi-aws autoscaling.Group args over Bakery's (own keys refused)",
     ),
 }
 

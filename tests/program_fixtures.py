@@ -116,6 +116,9 @@ class ProgramMocks(pulumi.runtime.Mocks):
                 downtime_seconds=42.0,
             )
             return BAKED_AMI, outs
+        if args.typ.endswith(":FleetIdentity"):  # its check makes the id
+            outs.update(fleet_id=f"{args.inputs['legacy_key']}#0123456789ab", adopted=False)
+            return outs["fleet_id"], outs
         if args.typ.startswith("aws:"):
             outs.setdefault("name", outs.get("namePrefix", f"{args.name}-") + "mock")
             outs["arn"] = f"arn:aws:mock:us-east-1:123456789012:{args.name}"

@@ -54,7 +54,9 @@ from tests.recording import CallRecorder
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 POLICY = ROOT_DIR / "iam" / "bakery-policy.json"
-SERVICES = {"ec2": "ec2", "autoscaling": "autoscaling"}  # receiver name -> service
+# receiver name -> botocore service; IAM names elbv2's actions elasticloadbalancing:*.
+SERVICES = {"ec2": "ec2", "autoscaling": "autoscaling", "elbv2": "elbv2"}
+IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
 # IAM actions with no API operation of that name (kms:ReEncrypt checks both).
 IAM_ONLY_ACTIONS = {"kms:ReEncryptFrom", "kms:ReEncryptTo"}
 
@@ -136,7 +138,8 @@ def scanned_operations() -> dict[str, set[str]]:
             if attr in ("get_paginator", "get_waiter") and service:
                 continue  # the operation is in the call's argument (below)
             if service and attr in maps[service]:
-                found.setdefault(f"{service}:{maps[service][attr]}", set()).add(where)
+                action = f"{IAM_PREFIX.get(service, service)}:{maps[service][attr]}"
+                found.setdefault(action, set()).add(where)
             elif receiver not in modules and any(attr in m for m in maps.values()):
                 unknown.append(f"{where}:{node.lineno} {receiver}.{attr}")
         for node in ast.walk(tree):
@@ -219,6 +222,8 @@ def test_iam_policy_scan_finds_the_bake_and_rollout_calls() -> None:
         "autoscaling:DescribeAutoScalingInstances",  # pre-flight: group membership
         "autoscaling:StartInstanceRefresh",
         "autoscaling:DescribeInstanceRefreshes",  # passed as a function, not called
+        "autoscaling:DescribeScalingActivities",  # failed launches fail a wait at once
+        "elasticloadbalancing:DescribeTargetHealth",  # the health gate
     ):
         assert op in ops, op
 
@@ -227,7 +232,7 @@ def test_iam_policy_table_covers_exactly_the_aws_resource_types_the_program_regi
     assert registered_aws_types() == set(RESOURCE_OPERATIONS)
 
 
-@pytest.mark.parametrize("service", ["ec2", "autoscaling"])
+@pytest.mark.parametrize("service", ["ec2", "autoscaling", "elasticloadbalancing"])
 def test_iam_policy_allows_every_operation_and_nothing_more(
     service: str, needed: dict[str, set[str]]
 ) -> None:
@@ -242,8 +247,8 @@ def test_iam_policy_allows_every_operation_and_nothing_more(
 def test_iam_policy_names_real_operations_without_wildcards() -> None:
     session = boto3.session.Session(region_name=REGION)
     models = {
-        svc: set(session.client(svc).meta.service_model.operation_names)
-        for svc in ("ec2", "autoscaling", "kms")
+        IAM_PREFIX.get(svc, svc): set(session.client(svc).meta.service_model.operation_names)
+        for svc in ("ec2", "autoscaling", "kms", "elbv2")
     }
 
     for action in _allowed():

@@ -198,9 +198,10 @@ class Pacing:
         return every(self.progress_every_s, report, clock=self.clock)
 
 
-# Rollout waits (providers/aws/rollout.py). AWS has no waiter for instance refreshes;
-# the states are InstanceRefreshStatus in botocore's autoscaling service-2.json
-# (2011-01-01). A refresh's deadline is the user's rollout timeout (with_deadline).
+# Rollout waits (providers/aws/instance_refresh.py, groups.py, cutover.py). AWS has
+# no waiter for instance refreshes; the states are InstanceRefreshStatus in
+# botocore's autoscaling service-2.json (2011-01-01). A refresh's deadline is the
+# user's rollout timeout (with_deadline).
 _REFRESH_FAILED = ("Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed")
 WAITS.update(
     {
@@ -216,11 +217,18 @@ WAITS.update(
             Acceptors(_states("Successful", *_REFRESH_FAILED), _states()),
         ),
         # States made up by the probe: "healthy" when the desired capacity is InService,
-        # Healthy and on the image; "gone" when the group disappeared.
+        # Healthy, on the image and healthy in its target groups; "failed" when a
+        # scaling activity failed; "gone" when the group disappeared.
         "group_healthy": Waiter(
             "InService and healthy",
             WaitSpec(deadline_s=30 * MINUTE, first_delay_s=5.0, max_delay_s=30.0),
-            Acceptors(_states("healthy"), _states("gone")),
+            Acceptors(_states("healthy"), _states("gone", "failed")),
+        ),
+        # A group scaled to zero: lifecycle hooks and deregistration delays run first.
+        "group_drained": Waiter(
+            "no instances",
+            WaitSpec(deadline_s=20 * MINUTE, first_delay_s=5.0, max_delay_s=30.0),
+            Acceptors(_states("empty"), _states()),
         ),
         "group_deleted": Waiter(
             "deleted",

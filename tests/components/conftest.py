@@ -31,7 +31,7 @@ import pulumi
 import pytest
 from pulumi.runtime.mocks import MockMonitor
 
-import providers.rollout as rollout_adapter
+import providers.fleet_base as rollout_adapter
 from providers.aws.clients import make_client
 from providers.aws.waits import Pacing
 from tests.conftest import REGION, FakeClock
@@ -101,6 +101,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outs.update(refresh_id="", status="AlreadyCurrent")
         if args.typ.endswith(":BlueGreenCutover"):
             outs.update(healthy_instances=[], retired_groups=[])
+        if args.typ.endswith(":FleetIdentity"):
+            outs.update(fleet_id=f"{args.inputs['legacy_key']}#0123456789ab", adopted=False)
         return f"{args.name}-id", outs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
@@ -171,6 +173,12 @@ def _template_data(inputs: dict[str, Any]) -> dict[str, Any]:
     profile = inputs.get("iamInstanceProfile") or {}
     if profile:
         data["IamInstanceProfile"] = {k.capitalize(): v for k, v in profile.items()}
+    metadata = inputs.get("metadataOptions") or {}
+    if metadata:
+        data["MetadataOptions"] = {
+            "HttpTokens": metadata.get("httpTokens", "optional"),
+            "HttpEndpoint": metadata.get("httpEndpoint", "enabled"),
+        }
     return data
 
 
@@ -187,6 +195,22 @@ class MotoEngine(pulumi.runtime.Mocks):
         self._seen: set[str] = set()
         self.autoscaling = make_client("autoscaling", region=REGION)
         self.ec2 = make_client("ec2", region=REGION)
+        self.project, self.stack = "project", "stack"
+
+    def destroy(self) -> None:
+        """``pulumi destroy``: every resource, newest first (dependents before what they use)."""
+        self._retire(self.pending)
+        self._retire(list(self.live.values()))
+        self.live.clear()
+
+    def rename_stack(self, stack: str) -> None:
+        """``pulumi stack rename``: the state moves, every URN takes the new stack name."""
+        old = f"urn:pulumi:{self.stack}::"
+        moved: dict[str, Live] = {}
+        for urn, live in self.live.items():
+            live.urn = urn.replace(old, f"urn:pulumi:{stack}::", 1)
+            moved[live.urn] = live
+        self.live, self.stack = moved, stack
 
     # -- the engine ----------------------------------------------------------------
 
@@ -194,7 +218,13 @@ class MotoEngine(pulumi.runtime.Mocks):
         """One ``pulumi up``: pending deletes first, the program, then deletes."""
         self._retire(self.pending)
         self._seen = set()
-        pulumi.runtime.set_mocks(self, preview=False, monitor=_OptionsMonitor(self))
+        pulumi.runtime.set_mocks(
+            self,
+            project=self.project,
+            stack=self.stack,
+            preview=False,
+            monitor=_OptionsMonitor(self),
+        )
         pulumi.runtime.test(program)()  # raises what failed the update; pending stays
         self._retire(self.pending)
         gone = [live for urn, live in self.live.items() if urn not in self._seen]
@@ -333,10 +363,13 @@ class MotoEngine(pulumi.runtime.Mocks):
         elif old.typ == LAUNCH_CONFIGURATION:
             self.autoscaling.delete_launch_configuration(LaunchConfigurationName=old.id)
         elif old.typ == GROUP and self._group_exists(old.id):
-            # The aws provider treats a group already gone as deleted.
-            self.autoscaling.delete_auto_scaling_group(
-                AutoScalingGroupName=old.id, ForceDelete=True
+            # As pulumi-aws (terraform-provider-aws drainGroup): scale to zero, wait for
+            # the instances to go, delete without ForceDelete. A group already gone
+            # counts as deleted.
+            self.autoscaling.update_auto_scaling_group(
+                AutoScalingGroupName=old.id, MinSize=0, DesiredCapacity=0, MaxSize=0
             )
+            self.autoscaling.delete_auto_scaling_group(AutoScalingGroupName=old.id)
 
     @staticmethod
     def _group_params(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -357,6 +390,10 @@ class MotoEngine(pulumi.runtime.Mocks):
         }
         if inputs.get("desiredCapacity") is not None:
             params["DesiredCapacity"] = _int(inputs["desiredCapacity"])
+        if inputs.get("targetGroupArns"):
+            params["TargetGroupARNs"] = list(inputs["targetGroupArns"])
+        if inputs.get("defaultInstanceWarmup") is not None:
+            params["DefaultInstanceWarmup"] = _int(inputs["defaultInstanceWarmup"])
         template = inputs.get("launchTemplate")
         if template:
             params["LaunchTemplate"] = {

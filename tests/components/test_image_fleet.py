@@ -18,8 +18,9 @@ import providers.baked_image as baked_image_adapter
 from components import ImageFleet, ImageFleetArgs
 from providers.aws.clients import make_client
 from providers.aws.errors import GroupUnhealthyError, ImageFleetArgsError, RefreshFailedError
+from providers.aws.fleet_rules import RefreshPreferences
+from providers.aws.tags import FLEET as FLEET_TAG
 from providers.baked_image import BakedImage, BakedImageArgs
-from providers.rollout import FLEET_TAG
 from scripts.seed_golden_instance import seed_golden_instance
 from tests.components.conftest import MotoEngine, Network, RecordingMocks, reuse_clients
 from tests.conftest import REGION
@@ -96,10 +97,12 @@ def test_image_fleet_rolling_refresh_preferences_as_configured(
 ) -> None:
     _up(
         _args(
-            min_healthy_percentage=75,
-            instance_warmup_s=90,
-            checkpoint_percentages=[25, 100],
-            checkpoint_delay_s=600,
+            refresh=RefreshPreferences(
+                min_healthy_percentage=75,
+                instance_warmup_s=90,
+                checkpoint_percentages=(25, 100),
+                checkpoint_delay_s=600,
+            ),
             rollout_timeout_s=1800,
         )
     )
@@ -116,6 +119,12 @@ def test_image_fleet_rolling_refresh_preferences_as_configured(
         "checkpoint_delay_s": 600,
         "skip_matching": True,
         "auto_rollback": True,
+        "standby_instances": "Ignore",
+        "scale_in_protected_instances": "Ignore",
+        "alarm_names": [],
+        "desired_capacity": 3,
+        "max_size": 4,
+        "target_group_arns": [],
         "timeout_s": 1800,
     }
     assert refresh.inputs["group_name"].startswith("web-")
@@ -151,7 +160,8 @@ def test_image_fleet_tags_propagate_to_instances(pulumi_mocks: RecordingMocks) -
     assert {t["key"]: (t["value"], t["propagateAtLaunch"]) for t in tags} == {
         "env": ("test", True),
         "team": ("web", True),
-        FLEET_TAG: ("project/stack/web", False),
+        # The fleet id: unique per fleet, made once and kept in the state.
+        FLEET_TAG: ("project/stack/web#0123456789ab", False),
     }
 
 
@@ -183,7 +193,8 @@ def test_image_fleet_blue_green_template_group_replaced_new_before_old(
     # The engine must never delete an old group; the cutover does, once it is safe.
     assert group.options["retain_on_delete"] is True
     cutover = pulumi_mocks.one(":BlueGreenCutover").inputs
-    assert cutover["image_id"] == "ami-0golden" and cutover["fleet"] == "project/stack/web"
+    assert cutover["image_id"] == "ami-0golden"
+    assert cutover["fleet"] == "project/stack/web#0123456789ab"
     assert cutover["launch_template_version"] == "1"
     assert pulumi_mocks.of(":InstanceRefresh") == []
 
@@ -216,7 +227,7 @@ def test_image_fleet_children_are_parented_to_the_component(
     component = pulumi_mocks.one("ImageFleet")
     assert component.typ == "bakery:index:ImageFleet"
     children = [r for r in pulumi_mocks.registrations if r is not component]
-    assert {r.name for r in children} == {"web-lt", "web-asg", "web-rollout"}
+    assert {r.name for r in children} == {"web-fleet", "web-lt", "web-asg", "web-rollout"}
     assert all("bakery:index:ImageFleet::web" in r.options["parent"] for r in children)
 
 
@@ -245,9 +256,17 @@ def test_image_fleet_outputs_name_group_template_and_image(pulumi_mocks: Recordi
         ({"min_size": 5, "max_size": 3, "desired_capacity": None}, "min_size", "max_size is 3"),
         ({"desired_capacity": 9}, "desired_capacity", "[2, 4]"),
         ({"subnet_ids": []}, "subnet_ids", "at least one subnet"),
-        ({"min_healthy_percentage": 120}, "min_healthy_percentage", "0 to 100"),
+        (
+            {"refresh": RefreshPreferences(min_healthy_percentage=120)},
+            "min_healthy_percentage",
+            "0 to 100",
+        ),
         ({"launch": "configuration"}, "rollout", 'use rollout="blue_green"'),
-        ({"checkpoint_percentages": [50]}, "checkpoint_percentages", "ending at 100"),
+        (
+            {"refresh": RefreshPreferences(checkpoint_percentages=(50,), checkpoint_delay_s=60)},
+            "checkpoint_percentages",
+            "ending at 100",
+        ),
         ({"launch": "lc"}, "launch", '"template"'),
     ],
 )
@@ -266,7 +285,13 @@ def test_image_fleet_several_bad_inputs_are_reported_together(
     pulumi_preview_mocks: RecordingMocks,
 ) -> None:
     with pytest.raises(ImageFleetArgsError) as caught:
-        _up(_args(subnet_ids=[], min_healthy_percentage=-1, desired_capacity=0))
+        _up(
+            _args(
+                subnet_ids=[],
+                refresh=RefreshPreferences(min_healthy_percentage=-1),
+                desired_capacity=0,
+            )
+        )
 
     assert [p.field for p in caught.value.problems] == [
         "subnet_ids",
@@ -287,7 +312,7 @@ def _moto_args(network: Network, image: str, **overrides: Any) -> ImageFleetArgs
         "max_size": 4,
         "desired_capacity": 2,
         "tags": {"team": "web"},
-        "min_healthy_percentage": 50,
+        "refresh": RefreshPreferences(min_healthy_percentage=50),
         "rollout_timeout_s": 600,
     }
     fields.update(overrides)

@@ -91,6 +91,7 @@ def test_config_set_path_on_bake_and_fleet_keys_evaluates_like_flat_keys(
         ("bakery:fleet.tags.team", "web"),
         ("bakery:fleet.checkpoint_percentages[0]", "50"),
         ("bakery:fleet.checkpoint_percentages[1]", "100"),
+        ("bakery:fleet.checkpoint_delay_s", "300"),
         ("bakery:fleet.desired_capacity", "2", "--type", "string"),
         ("bakery:fleet.auto_rollback", "false"),
         ("bakery:fleet.min_size", "1"),  # the flat key's value again: no conflict
@@ -106,9 +107,9 @@ def test_config_set_path_on_bake_and_fleet_keys_evaluates_like_flat_keys(
     assert nested.bake.timeouts == {"snapshots": 240.0}
     assert nested.fleet is not None and flat.fleet is not None
     assert nested.fleet.tags == {**flat.fleet.tags, "team": "web"}
-    assert nested.fleet.checkpoint_percentages == (50, 100)
+    assert nested.fleet.refresh.checkpoint_percentages == (50, 100)
     assert (nested.fleet.desired_capacity, nested.fleet.min_size) == (2, 1)
-    assert nested.fleet.auto_rollback is False
+    assert nested.fleet.refresh.auto_rollback is False
 
 
 def test_config_set_path_previews_cleanly_and_a_conflict_fails_naming_both_keys(

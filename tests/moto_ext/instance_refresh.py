@@ -2,14 +2,35 @@
 
 moto 5.2 implements none of StartInstanceRefresh, DescribeInstanceRefreshes,
 CancelInstanceRefresh and RollbackInstanceRefresh (NotImplementedError in process,
-HTTP 500 from a server). This adds them, modelled on the AWS API reference (2026):
+HTTP 500 from a server). This adds them, modelled on the AWS API reference and user
+guide (read 2026-12; StartInstanceRefresh and RefreshPreferences:
+https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_StartInstanceRefresh.html,
+https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html;
+instance maintenance: https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-instance-maintenance-policy.html;
+rollback: https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html):
 
 * one active refresh per group (else ``InstanceRefreshInProgress``);
 * ``DesiredConfiguration`` is written to the group only when the refresh succeeds;
 * a rollback (auto or RollbackInstanceRefresh) puts back the configuration the group
   had when the refresh started and replaces the instances the refresh launched; it
   needs a desired configuration and an explicit version (else
-  ``IrreversibleInstanceRefresh`` or, at start with AutoRollback, ``ValidationError``).
+  ``IrreversibleInstanceRefresh`` or, at start with AutoRollback, ``ValidationError``);
+* MaxHealthyPercentage 100 (the default) terminates a batch, then launches its
+  replacements, at least one instance at a time, so a group whose rounded-up
+  minimum leaves nothing to spare dips below it; above 100 it launches first. Each
+  InService count is recorded (``capacity_seen``). MaxHealthyPercentage must be
+  100-200, with MinHealthyPercentage, at most 100 above it (else ValidationError);
+* checkpoints: the refresh waits CheckpointDelay (3600 s when not given) at each
+  CheckpointPercentages value; a delay without checkpoints is refused; warm-up is
+  InstanceWarmup, else the group's DefaultInstanceWarmup, else its grace period;
+  the simulated seconds add up in ``simulated_seconds``;
+* BakeTime > 0 passes through ``Baking`` before ``Successful``;
+* SkipMatching false replaces instances that already match;
+* instances in Standby or protected from scale in: ``Ignore`` leaves them, ``Terminate``
+  replaces them, ``Wait`` (AWS's default) waits for them until the refresh fails
+  (an hour in AWS; at once here) with that reason;
+* alarms in AlarmSpecification: one in ALARM (moto's CloudWatch) fails the refresh,
+  and with AutoRollback rolls it back, with the alarm named in the reason.
 
 Time is a script, not a clock: each DescribeInstanceRefreshes of a group moves its
 active refresh one step along a list of statuses. ``script_next_refresh`` sets the
@@ -28,6 +49,12 @@ And three fidelity fixes moto needs for rollouts:
   Unhealthy: a stand-in for an image whose instances fail EC2/ELB health checks
   (moto's instances are always Healthy).
 
+Group health, target health, scaling activities and delete refusal live in
+``asg_health.py``; ``installed()`` here installs that too. Divergences that remain:
+time is a script (statuses step per DescribeInstanceRefreshes), so warm-up and
+delays are counted, not waited; batches launch or terminate all at once; a scripted
+refresh replaces instances only on entering InProgress/Baking/Successful.
+
 Patches classes, so it works in process (mock_aws) and in a ThreadedMotoServer.
 """
 
@@ -45,7 +72,10 @@ from typing import Any
 from moto.autoscaling.exceptions import AutoscalingClientError, ValidationError
 from moto.autoscaling.models import AutoScalingBackend, FakeAutoScalingGroup, InstanceState
 from moto.autoscaling.responses import AutoScalingResponse
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.responses import ActionResult
+
+from tests.moto_ext import asg_health
 
 ACTIVE = frozenset({"Pending", "InProgress", "Baking", "Cancelling", "RollbackInProgress"})
 UNHEALTHY_REASON = "Instances launched with the desired configuration failed their health checks"
@@ -96,6 +126,19 @@ class Script:
 
 _SCRIPTS: dict[str, deque[Script]] = {}
 _UNHEALTHY_IMAGES: set[str] = set()
+_CAPACITY: dict[str, list[int]] = {}
+_SECONDS: dict[str, float] = {}
+DEFAULT_CHECKPOINT_DELAY_S = 3600
+
+
+def capacity_seen(group: str) -> list[int]:
+    """Every InService count of ``group`` the refresh model went through, in order."""
+    return list(_CAPACITY.get(group, []))
+
+
+def simulated_seconds(group: str) -> float:
+    """The warm-ups and checkpoint delays the refreshes of ``group`` would have waited."""
+    return _SECONDS.get(group, 0.0)
 
 
 def script_next_refresh(
@@ -128,6 +171,8 @@ class _Refresh:
     launched: set[str] = field(default_factory=set)
     rollback: dict[str, Any] | None = None
     percentage: int = 0  # frozen when the refresh leaves the active states
+    replaced: int = 0
+    checkpoints: set[int] = field(default_factory=set)
 
     def describe(self, group: FakeAutoScalingGroup | None) -> dict[str, Any]:
         to_update = 0
@@ -201,23 +246,132 @@ def _use(group: FakeAutoScalingGroup, spec: dict[str, Any]) -> None:
     )
 
 
+def _in_service(group: FakeAutoScalingGroup) -> int:
+    return sum(1 for s in group.instance_states if s.lifecycle_state == "InService")
+
+
+def _note_capacity(group: FakeAutoScalingGroup) -> None:
+    _CAPACITY.setdefault(group.name, []).append(_in_service(group))
+
+
 def _replace(
-    group: FakeAutoScalingGroup, states: list[InstanceState], spec: dict[str, Any]
+    group: FakeAutoScalingGroup,
+    states: list[InstanceState],
+    spec: dict[str, Any],
+    *,
+    launch_first: bool = False,
 ) -> set[str]:
-    """Terminate ``states`` and launch as many instances from ``spec``."""
+    """Replace ``states`` with as many instances from ``spec``, in the order asked."""
     if not states:
         return set()
     saved = _group_spec(group)
     gone = {s.instance.id for s in states}
-    group.instance_states = [s for s in group.instance_states if s.instance.id not in gone]
-    group.autoscaling_backend.ec2_backend.terminate_instances(list(gone))
     before = {s.instance.id for s in group.instance_states}
-    _use(group, spec)
-    try:
-        group.replace_autoscaling_group_instances(len(gone), group.get_propagated_tags())
-    finally:
-        _use(group, saved)
+
+    def terminate() -> None:
+        group.instance_states = [s for s in group.instance_states if s.instance.id not in gone]
+        group.autoscaling_backend.ec2_backend.terminate_instances(list(gone))
+        _note_capacity(group)
+
+    def launch() -> None:
+        _use(group, spec)
+        try:
+            group.replace_autoscaling_group_instances(len(gone), group.get_propagated_tags())
+        finally:
+            _use(group, saved)
+        asg_health.register_new_instances(group)
+        _note_capacity(group)
+
+    if launch_first:
+        launch()
+        terminate()
+    else:
+        terminate()
+        launch()
     return {s.instance.id for s in group.instance_states} - before
+
+
+def _batches(
+    group: FakeAutoScalingGroup,
+    refresh: _Refresh,
+    states: list[InstanceState],
+    spec: dict[str, Any],
+    *,
+    first_only: bool = False,
+) -> set[str]:
+    """Replace ``states`` batch by batch, as the min/max healthy range allows."""
+    prefs = refresh.preferences
+    desired = max(1, int(group.desired_capacity or len(group.instance_states) or 1))
+    low = int(prefs.get("MinHealthyPercentage", 90))
+    high = int(prefs.get("MaxHealthyPercentage", 100))
+    keep = math.ceil(desired * low / 100)
+    if high > 100:
+        size, launch_first = max(1, math.floor(desired * high / 100) - desired), True
+    else:
+        size, launch_first = max(1, desired - keep), False
+    warmup = prefs.get("InstanceWarmup")
+    if warmup is None:
+        warmup = getattr(group, "default_instance_warmup", None) or group.health_check_grace_period
+    launched: set[str] = set()
+    for start in range(0, len(states), size):
+        launched |= _replace(group, states[start : start + size], spec, launch_first=launch_first)
+        _SECONDS[group.name] = _SECONDS.get(group.name, 0.0) + float(warmup or 0)
+        refresh.replaced += len(states[start : start + size])
+        for point in prefs.get("CheckpointPercentages") or []:
+            if (
+                point not in refresh.checkpoints
+                and refresh.total
+                and (100 * refresh.replaced / refresh.total >= int(point))
+            ):
+                refresh.checkpoints.add(point)
+                delay = prefs.get("CheckpointDelay", DEFAULT_CHECKPOINT_DELAY_S)
+                _SECONDS[group.name] = _SECONDS.get(group.name, 0.0) + float(delay)
+        if first_only:
+            break
+    return launched
+
+
+def _held(state: InstanceState, refresh: _Refresh) -> str | None:
+    """Which preference governs an instance the refresh would replace, if any."""
+    if state.lifecycle_state == "Standby":
+        return "StandbyInstances"
+    if getattr(state, "protected_from_scale_in", False):
+        return "ScaleInProtectedInstances"
+    return None
+
+
+def _stale(group: FakeAutoScalingGroup, refresh: _Refresh) -> tuple[list[InstanceState], list[str]]:
+    """The instances to replace now, and the reasons a Wait preference holds others."""
+    spec = refresh.desired or {}
+    skip = refresh.preferences.get("SkipMatching", False)
+    todo: list[InstanceState] = []
+    waiting: list[str] = []
+    for state in group.instance_states:
+        if state.instance.id in refresh.launched:
+            continue
+        if skip and _runs(state, spec):
+            continue
+        held = _held(state, refresh)
+        choice = refresh.preferences.get(held, "Wait") if held else "Terminate"
+        if choice == "Ignore":
+            continue
+        if choice == "Wait":
+            waiting.append(f"{state.instance.id} ({held})")
+            continue
+        todo.append(state)
+    return todo, waiting
+
+
+def _alarm_in_alarm(backend: AutoScalingBackend, refresh: _Refresh) -> str | None:
+    names = (refresh.preferences.get("AlarmSpecification") or {}).get("Alarms") or []
+    if not names:
+        return None
+    watch = cloudwatch_backends[backend.account_id][backend.region_name]
+    for name in names:
+        alarm = watch.alarms.get(name)
+        if alarm is not None and alarm.state_value == "ALARM":
+            return str(name)
+    return None
 
 
 def _enter(backend: AutoScalingBackend, refresh: _Refresh, status: str, script: Script) -> None:
@@ -228,15 +382,22 @@ def _enter(backend: AutoScalingBackend, refresh: _Refresh, status: str, script: 
     if group is None:
         refresh.status, refresh.status_reason, refresh.end = "Failed", "Group deleted", now
         return
-    stale = [s for s in group.instance_states if desired and not _runs(s, refresh.desired or {})]
+    stale, waiting = _stale(group, refresh) if desired else ([], [])
     if status == "InProgress" and desired and not refresh.launched and stale:
-        healthy = int(refresh.preferences.get("MinHealthyPercentage", 90))
-        batch = max(1, math.floor(len(group.instance_states) * (100 - healthy) / 100))
-        refresh.launched |= _replace(group, stale[:batch], desired)
-    elif status == "Successful" and desired:
-        refresh.launched |= _replace(group, stale, desired)
-        _use(group, desired)
-        refresh.end = now
+        refresh.launched |= _batches(group, refresh, stale, desired, first_only=True)
+    elif status in ("Baking", "Successful") and desired:
+        refresh.launched |= _batches(group, refresh, stale, desired)
+        if waiting:
+            refresh.status, refresh.end = "Failed", now
+            refresh.status_reason = (
+                "Instance refresh failed: it waited for instances it may not replace: "
+                + ", ".join(waiting)
+            )
+            refresh.steps.clear()
+            return
+        if status == "Successful":
+            _use(group, desired)
+            refresh.end = now
     elif status == "RollbackInProgress":
         refresh.rollback = {
             "RollbackReason": script.rollback_reason
@@ -248,7 +409,7 @@ def _enter(backend: AutoScalingBackend, refresh: _Refresh, status: str, script: 
         refresh.status_reason = script.reason or UNHEALTHY_REASON
     elif status == "RollbackSuccessful":
         back = [s for s in group.instance_states if not _runs(s, _flat(refresh.previous))]
-        _replace(group, back, refresh.previous)
+        _replace(group, back, refresh.previous, launch_first=True)
         _use(group, refresh.previous)
         if refresh.rollback is not None:
             refresh.rollback["PercentageCompleteOnRollback"] = 100
@@ -272,6 +433,14 @@ def _flat(spec: dict[str, Any]) -> dict[str, Any]:
 def _advance(backend: AutoScalingBackend, group_name: str) -> None:
     for refresh in _refreshes(backend).get(group_name, []):
         if refresh.status in ACTIVE and refresh.steps:
+            alarm = _alarm_in_alarm(backend, refresh)
+            if alarm and refresh.status not in ("RollbackInProgress", "Cancelling"):
+                reason = f"CloudWatch alarm {alarm} is in ALARM state"
+                refresh.reason = refresh.rollback_reason = reason
+                auto = bool(refresh.preferences.get("AutoRollback"))
+                refresh.steps = deque(
+                    ["RollbackInProgress", "RollbackSuccessful"] if auto else ["Failed"]
+                )
             status = refresh.steps.popleft()
             _enter(backend, refresh, status, Script([], refresh.reason, refresh.rollback_reason))
 
@@ -286,6 +455,23 @@ def _default_steps(
             tail = ["RollbackInProgress", "RollbackSuccessful"] if auto_rollback else ["Failed"]
             return ["InProgress", "InProgress", *tail]
     return ["InProgress", "Successful"]
+
+
+def _validate(prefs: dict[str, Any]) -> None:
+    """StartInstanceRefresh's checks of Preferences (RefreshPreferences reference)."""
+    low = int(prefs.get("MinHealthyPercentage", 90))
+    if not 0 <= low <= 100:
+        raise ValidationError("MinHealthyPercentage must be between 0 and 100")
+    if "MaxHealthyPercentage" in prefs:
+        high = int(prefs["MaxHealthyPercentage"])
+        if "MinHealthyPercentage" not in prefs:
+            raise ValidationError("MaxHealthyPercentage requires MinHealthyPercentage")
+        if not 100 <= high <= 200 or high - low > 100:
+            raise ValidationError(
+                "MaxHealthyPercentage must be 100 to 200 and at most 100 above MinHealthyPercentage"
+            )
+    if "CheckpointDelay" in prefs and not prefs.get("CheckpointPercentages"):
+        raise ValidationError("CheckpointDelay requires CheckpointPercentages")
 
 
 def _explicit(version: Any) -> bool:
@@ -306,8 +492,7 @@ def _start_instance_refresh(self: AutoScalingResponse) -> ActionResult:
     if desired is not None:
         desired["Version"] = str(desired.get("Version") or "$Default")
     healthy = prefs.get("MinHealthyPercentage", 90)
-    if not 0 <= int(healthy) <= 100:
-        raise ValidationError("MinHealthyPercentage must be between 0 and 100")
+    _validate(prefs)
     auto_rollback = bool(prefs.get("AutoRollback", False))
     if auto_rollback and (
         desired is None
@@ -324,6 +509,8 @@ def _start_instance_refresh(self: AutoScalingResponse) -> ActionResult:
     queued = _SCRIPTS.get(name)
     script = queued.popleft() if queued else None
     steps = script.statuses if script else _default_steps(backend, desired, auto_rollback)
+    if not script and int(prefs.get("BakeTime") or 0) > 0 and steps[-1] == "Successful":
+        steps = [*steps[:-1], "Baking", "Successful"]
     refresh = _Refresh(
         refresh_id=str(uuid.uuid4()),
         group=name,
@@ -435,6 +622,12 @@ _ACTIONS = {
 @contextmanager
 def installed() -> Iterator[None]:
     """Patch moto for the duration of the block (in-process or ThreadedMotoServer)."""
+    with asg_health.installed(), _refresh_model():
+        yield
+
+
+@contextmanager
+def _refresh_model() -> Iterator[None]:
     for name, fn in _ACTIONS.items():
         setattr(AutoScalingResponse, name, fn)
     FakeAutoScalingGroup.replace_autoscaling_group_instances = _replace_instances  # type: ignore[method-assign]
@@ -450,3 +643,5 @@ def installed() -> Iterator[None]:
         AutoScalingBackend.delete_launch_configuration = _original_delete_lc  # type: ignore[method-assign]
         _SCRIPTS.clear()
         _UNHEALTHY_IMAGES.clear()
+        _CAPACITY.clear()
+        _SECONDS.clear()

@@ -1,316 +1,126 @@
-"""InstanceRefresh and BlueGreenCutover providers, their methods called directly.
+"""A stack written by the previous Bakery previews *no change* under this one.
 
-``check`` and ``diff`` need no AWS; ``create``/``update``/``read``/``delete`` run
-against moto with the instance-refresh extension, with a fake clock in PACING.
+The state of such a stack holds its rollout providers pickled by reference as
+``providers.rollout.InstanceRefreshProvider`` / ``...BlueGreenCutoverProvider`` (the
+pickles below were made by the previous main, commit 1b9cb54) and outputs without
+the preference keys added since. The engine unpickles the old provider for ``read``
+and ``delete`` and diffs the old outputs against today's checked inputs.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from typing import Any
 
 import dill
-import pytest
-from pulumi.dynamic import ConfigureRequest
-from pulumi.dynamic.config import Config
-from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.runtime import proto
 
-import providers.rollout as adapter
-from providers.aws import rollout
-from providers.aws.clients import make_client
-from providers.aws.errors import GroupUnhealthyError, RefreshFailedError
-from providers.aws.waits import Pacing
-from providers.rollout import (
-    UNKNOWN,
-    BlueGreenCutoverProvider,
-    InstanceRefreshProvider,
+from providers.cutover import BlueGreenCutoverProvider
+from providers.instance_refresh import InstanceRefreshProvider
+
+OLD_REFRESH_PROVIDER = (
+    "gASVSgAAAAAAAACMEXByb3ZpZGVycy5yb2xsb3V0lIwXSW5zdGFuY2VSZWZyZXNoUHJvdmlkZXKUk5QpgZR9lIwOZGV"
+    "mYXVsdF9yZWdpb26UTnNiLg=="
 )
-from tests.components.conftest import reuse_clients
-from tests.conftest import REGION, FakeClock
-from tests.moto_ext import instance_refresh
-from tests.providers.aws.test_rollout import FLEET, Fleet, _fleet, _group
-from tests.providers.host import ProviderHost
+OLD_CUTOVER_PROVIDER = (
+    "gASVSwAAAAAAAACMEXByb3ZpZGVycy5yb2xsb3V0lIwYQmx1ZUdyZWVuQ3V0b3ZlclByb3ZpZGVylJOUKYGUfZSMDmRl"
+    "ZmF1bHRfcmVnaW9ulE5zYi4="
+)
+# InstanceRefresh outputs as the previous main wrote them (numbers as the engine
+# returns them: floats).
+OLD_REFRESH_OUTPUTS: dict[str, Any] = {
+    "group_name": "web-0a1b2c3d",
+    "launch_template_id": "lt-0123",
+    "launch_template_version": "2",
+    "image_id": "ami-0b",
+    "min_healthy_percentage": 90.0,
+    "instance_warmup_s": 60.0,
+    "checkpoint_percentages": [],
+    "checkpoint_delay_s": None,
+    "skip_matching": True,
+    "auto_rollback": True,
+    "timeout_s": 1200.0,
+    "region": "eu-west-1",
+    "endpoint_url": None,
+    "refresh_id": "5a0c",
+    "status": "Successful",
+    "__provider": OLD_REFRESH_PROVIDER,
+}
+OLD_CUTOVER_OUTPUTS: dict[str, Any] = {
+    "group_name": "web-0a1b2c3d",
+    "image_id": "ami-0b",
+    "fleet": "bakery/prod/fleet",
+    "launch_template_id": "lt-0123",
+    "launch_template_version": "4",
+    "launch_configuration_name": None,
+    "launch_configuration_prefix": None,
+    "timeout_s": 5400.0,
+    "region": "eu-west-1",
+    "endpoint_url": None,
+    "healthy_instances": ["i-1", "i-2", "i-3"],
+    "retired_groups": [],
+    "__provider": OLD_CUTOVER_PROVIDER,
+}
 
 
-def _refresh_props(**overrides: Any) -> dict[str, Any]:
-    props: dict[str, Any] = {
-        "group_name": "web",
-        "launch_template_id": "lt-0123",
-        "launch_template_version": "2",
-        "image_id": "ami-0b",
-        "min_healthy_percentage": 90.0,
-        "instance_warmup_s": 60.0,
-        "checkpoint_percentages": [50.0, 100.0],
-        "checkpoint_delay_s": None,
-        "skip_matching": True,
-        "auto_rollback": True,
-        "timeout_s": 3600.0,
-        "region": REGION,
-        "endpoint_url": None,
-        "__provider": "serialized",
+def _today_refresh_inputs() -> dict[str, Any]:
+    """What today's ImageFleet sends for the same config (see components/image_fleet.py)."""
+    return {
+        **{k: v for k, v in OLD_REFRESH_OUTPUTS.items() if k not in ("refresh_id", "status")},
+        "max_healthy_percentage": None,
+        "standby_instances": "Ignore",
+        "scale_in_protected_instances": "Ignore",
+        "alarm_names": [],
+        "bake_time_s": None,
+        "desired_capacity": 1.0,
+        "max_size": 2.0,
+        "target_group_arns": [],
+        "__provider": "today's pickle",
     }
-    props.update(overrides)
-    return props
 
 
-@pytest.fixture
-def fleet(
-    aws: None, autoscaling: Any, ec2: Any, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Fleet]:
-    pacing = Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
-    monkeypatch.setattr(adapter, "PACING", pacing)
-    reuse_clients(monkeypatch, adapter)
-    with instance_refresh.installed():
-        yield _fleet(autoscaling, ec2)
+def test_old_state_providers_unpickle_to_todays_classes() -> None:
+    refresh = dill.loads(base64.b64decode(OLD_REFRESH_PROVIDER))
+    cut = dill.loads(base64.b64decode(OLD_CUTOVER_PROVIDER))
+
+    assert type(refresh) is InstanceRefreshProvider
+    assert type(cut) is BlueGreenCutoverProvider
+    assert refresh.default_region is None
 
 
-def _for(fleet: Fleet, version: int, **overrides: Any) -> dict[str, Any]:
-    return _refresh_props(
-        launch_template_id=fleet.template_id,
-        launch_template_version=str(version),
-        image_id=fleet.images["ABC"[version - 1]],
-        **overrides,
-    )
+def test_old_instance_refresh_state_diffs_as_no_change() -> None:
+    provider = dill.loads(base64.b64decode(OLD_REFRESH_PROVIDER))
+    checked = provider.check(OLD_REFRESH_OUTPUTS, _today_refresh_inputs())
+
+    diff = provider.diff("web-0a1b2c3d", OLD_REFRESH_OUTPUTS, checked.inputs)
+
+    assert checked.failures == []
+    assert diff.changes is False and diff.replaces == []
 
 
-# --- InstanceRefreshProvider: check / diff ---------------------------------------------
+def test_old_instance_refresh_state_new_version_still_updates() -> None:
+    provider = InstanceRefreshProvider()
+    news = {**_today_refresh_inputs(), "launch_template_version": "3"}
 
-
-def test_instance_refresh_check_good_props_pass_and_version_becomes_a_string() -> None:
-    result = InstanceRefreshProvider().check({}, _refresh_props(launch_template_version=3.0))
-
-    assert result.failures == []
-    assert result.inputs["launch_template_version"] == "3"
-
-
-def test_instance_refresh_check_latest_version_fails_naming_the_field() -> None:
-    result = InstanceRefreshProvider().check({}, _refresh_props(launch_template_version="$Latest"))
-
-    assert [f.property for f in result.failures] == ["launch_template_version"]
-    assert "explicit version number" in result.failures[0].reason
-    assert "auto-rollback is not supported" in result.failures[0].reason
-
-
-def test_instance_refresh_check_each_bad_prop_is_one_failure() -> None:
-    result = InstanceRefreshProvider().check(
-        {},
-        _refresh_props(
-            group_name="",
-            min_healthy_percentage=150.0,
-            checkpoint_percentages=[60.0, 30.0],
-            timeout_s=0,
-        ),
-    )
-
-    assert [f.property for f in result.failures] == [
-        "group_name",
-        "min_healthy_percentage",
-        "checkpoint_percentages",
-        "timeout_s",
-    ]
-    assert "150" in result.failures[1].reason and "0 to 100" in result.failures[1].reason
-
-
-def test_instance_refresh_check_unknown_values_pass_until_known() -> None:
-    result = InstanceRefreshProvider().check(
-        {}, _refresh_props(group_name=UNKNOWN, launch_template_version=UNKNOWN)
-    )
-
-    assert result.failures == []
-
-
-def test_instance_refresh_diff_new_version_updates_in_place() -> None:
-    diff = InstanceRefreshProvider().diff(
-        "web", _refresh_props(), _refresh_props(launch_template_version="3")
-    )
+    diff = provider.diff("web", OLD_REFRESH_OUTPUTS, provider.check({}, news).inputs)
 
     assert diff.changes is True and diff.replaces == []
-    assert diff.delete_before_replace is False
 
 
-def test_instance_refresh_diff_other_group_replaces() -> None:
-    diff = InstanceRefreshProvider().diff("web", _refresh_props(), _refresh_props(group_name="api"))
-
-    assert diff.changes is True and diff.replaces == ["group_name"]
-
-
-def test_instance_refresh_diff_floats_from_engine_equal_ints_no_change() -> None:
-    olds = _refresh_props(min_healthy_percentage=90, checkpoint_percentages=[50, 100])
-
-    diff = InstanceRefreshProvider().diff("web", olds, _refresh_props())
-
-    assert diff.changes is False
-
-
-def test_instance_refresh_provider_pickles_as_plain_data() -> None:
-    provider = InstanceRefreshProvider()
-    provider.configure(ConfigureRequest(Config({"aws:region": "eu-west-1"}, "bakery")))
-
-    copy = dill.loads(base64.b64decode(serialize_provider(provider)))
-
-    assert provider.default_region == "eu-west-1"
-    assert vars(copy) == {"default_region": "eu-west-1"}
-    assert InstanceRefreshProvider.serialize_as_secret_always is False
-
-
-# --- InstanceRefreshProvider: against moto ---------------------------------------------
-
-
-def test_instance_refresh_create_group_on_version_needs_no_refresh(fleet: Fleet) -> None:
-    result = InstanceRefreshProvider().create(_for(fleet, 1))
-
-    assert result.id == "web"
-    assert result.outs is not None
-    assert (result.outs["refresh_id"], result.outs["status"]) == ("", "AlreadyCurrent")
-    assert "__provider" not in result.outs
-
-
-def test_instance_refresh_update_new_version_rolls_out_and_prints_progress(
-    fleet: Fleet, capsys: pytest.CaptureFixture[str]
-) -> None:
-    instance_refresh.script_next_refresh("web", "InProgress", "InProgress", "Successful")
-
-    result = InstanceRefreshProvider().update("web", _for(fleet, 1), _for(fleet, 2))
-
-    assert result.outs is not None
-    assert result.outs["status"] == "Successful" and result.outs["refresh_id"]
-    assert result.outs["launch_template_version"] == "2"
-    assert result.outs["image_id"] == fleet.images["B"]
-    assert fleet.images_running() == [fleet.images["B"]] * 4
-    err = capsys.readouterr().err.splitlines()
-    assert any(line.startswith("bakery: started instance refresh") for line in err)
-    # MinHealthyPercentage 90 of 4 instances: one batch of 1.
-    assert any("InProgress, 25% complete, 3 instance(s) to update" in line for line in err)
-    assert len(err) <= 6
-
-
-def test_instance_refresh_update_rolled_back_fails_with_the_outcome(fleet: Fleet) -> None:
-    instance_refresh.mark_unhealthy(fleet.images["B"])
-
-    with pytest.raises(RefreshFailedError, match="Auto-rollback succeeded"):
-        InstanceRefreshProvider().update("web", _for(fleet, 1), _for(fleet, 2))
-
-    assert fleet.describe()["LaunchTemplate"]["Version"] == "1"
-
-
-def test_instance_refresh_read_group_gone_reports_empty_id(fleet: Fleet) -> None:
-    provider = InstanceRefreshProvider()
-    assert provider.read("web", _for(fleet, 1)).id == "web"
-    fleet.autoscaling.delete_auto_scaling_group(AutoScalingGroupName="web", ForceDelete=True)
-
-    assert provider.read("web", _for(fleet, 1)).id == ""
-
-
-def test_instance_refresh_delete_leaves_the_group_alone(fleet: Fleet) -> None:
-    InstanceRefreshProvider().delete("web", _for(fleet, 1))
-
-    assert len(fleet.describe()["Instances"]) == 4
-
-
-# --- BlueGreenCutoverProvider ----------------------------------------------------------
-
-
-def _cutover_props(fleet: Fleet, group: str, image: str, config: str) -> dict[str, Any]:
-    return {
-        "group_name": group,
-        "image_id": fleet.images[image],
-        "fleet": FLEET,
-        "launch_template_id": None,
-        "launch_template_version": None,
-        "launch_configuration_name": config,
-        "launch_configuration_prefix": "web-lc-",
-        "timeout_s": 600.0,
-        "region": REGION,
-        "endpoint_url": None,
-        "__provider": "serialized",
+def test_old_cutover_state_diffs_as_no_change_with_the_adopted_fleet_id() -> None:
+    # FleetIdentity adopts the earlier fleet key as its id, so `fleet` is unchanged.
+    provider = dill.loads(base64.b64decode(OLD_CUTOVER_PROVIDER))
+    news = {
+        **{
+            k: v
+            for k, v in OLD_CUTOVER_OUTPUTS.items()
+            if k not in ("healthy_instances", "retired_groups")
+        },
+        "target_group_arns": [
+            "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/1"
+        ],
+        "__provider": "today's pickle",
     }
 
+    diff = provider.diff("web-0a1b2c3d", OLD_CUTOVER_OUTPUTS, provider.check({}, news).inputs)
 
-def test_blue_green_cutover_check_missing_fleet_and_bad_timeout_fail() -> None:
-    result = BlueGreenCutoverProvider().check(
-        {}, {"group_name": "web-b", "image_id": "ami-0b", "fleet": "", "timeout_s": -1}
-    )
-
-    assert [f.property for f in result.failures] == ["fleet", "timeout_s"]
-
-
-def test_blue_green_cutover_diff_new_group_replaces() -> None:
-    olds = {"group_name": "web-a", "image_id": "ami-a", "fleet": FLEET}
-    news = {"group_name": "web-b", "image_id": "ami-b", "fleet": FLEET}
-
-    diff = BlueGreenCutoverProvider().diff("web-a", olds, news)
-
-    assert diff.replaces == ["group_name"] and diff.delete_before_replace is False
-
-
-def test_blue_green_cutover_create_healthy_group_retires_old_group(fleet: Fleet) -> None:
-    old_config = _group(fleet, "web-a", "A")
-    new_config = _group(fleet, "web-b", "B")
-
-    result = BlueGreenCutoverProvider().create(_cutover_props(fleet, "web-b", "B", new_config))
-
-    assert result.id == "web-b" and result.outs is not None
-    assert result.outs["retired_groups"] == ["web", "web-a"]
-    assert len(result.outs["healthy_instances"]) == 2
-    assert rollout.describe_group(fleet.autoscaling, "web-a") is None
-    configs = fleet.autoscaling.describe_launch_configurations()["LaunchConfigurations"]
-    assert [c["LaunchConfigurationName"] for c in configs] == [new_config]
-    assert old_config != new_config
-
-
-def test_blue_green_cutover_create_unhealthy_group_fails_and_deletes_nothing(
-    fleet: Fleet,
-) -> None:
-    _group(fleet, "web-a", "A")
-    instance_refresh.mark_unhealthy(fleet.images["B"])
-    new_config = _group(fleet, "web-b", "B")
-
-    with pytest.raises(GroupUnhealthyError, match="keep serving"):
-        BlueGreenCutoverProvider().create(_cutover_props(fleet, "web-b", "B", new_config))
-
-    for group in ("web", "web-a", "web-b"):
-        assert rollout.describe_group(fleet.autoscaling, group) is not None
-
-
-def test_blue_green_cutover_delete_removes_own_group_and_failed_leftovers_not_serving(
-    fleet: Fleet,
-) -> None:
-    # web-a was cut over to (serving), then web-b failed its cutover (left over).
-    config_a = _group(fleet, "web-a", "A")
-    rollout.mark_serving(fleet.autoscaling, "web-a")
-    rollout.mark_serving(fleet.autoscaling, "web")  # another serving group (spared)
-    config_b = _group(fleet, "web-b", "B")
-
-    BlueGreenCutoverProvider().delete("web-a", _cutover_props(fleet, "web-a", "A", config_a))
-
-    assert rollout.describe_group(fleet.autoscaling, "web-a") is None
-    assert rollout.describe_group(fleet.autoscaling, "web-b") is None
-    assert rollout.describe_group(fleet.autoscaling, "web") is not None
-    configs = fleet.autoscaling.describe_launch_configurations()["LaunchConfigurations"]
-    assert {config_a, config_b}.isdisjoint(c["LaunchConfigurationName"] for c in configs)
-
-
-def test_instance_refresh_provider_host_over_grpc_unpickles_checks_and_creates(
-    moto_endpoint: str,
-) -> None:
-    # The real host (python -m pulumi.dynamic) in another process: what the engine runs.
-    with instance_refresh.installed():
-        where = {"region": REGION, "endpoint_url": moto_endpoint}
-        fleet = _fleet(make_client("autoscaling", **where), make_client("ec2", **where))
-        urn = "urn:pulumi:test::bakery::pulumi-python:dynamic/bakery:InstanceRefresh::web-rollout"
-        host = ProviderHost(InstanceRefreshProvider())
-        try:
-            host.configure({"aws:region": REGION})
-            _, bad = host.check(urn, {}, {**_for(fleet, 1), "launch_template_version": "$Default"})
-            inputs, failures = host.check(urn, {}, _for(fleet, 1, endpoint_url=moto_endpoint))
-            id_, outs = host.create(urn, inputs)
-            diff = host.diff(urn, id_, outs, {**inputs, "launch_template_version": "2"})
-        finally:
-            progress = host.close()
-
-    assert [f[0] for f in bad] == ["launch_template_version"] and failures == []
-    assert id_ == "web" and outs["status"] == "AlreadyCurrent"
-    assert diff.changes == proto.DiffResponse.DIFF_SOME and list(diff.replaces) == []
-    assert "bakery: group web already runs launch template" in progress
+    assert diff.changes is False and diff.replaces == []

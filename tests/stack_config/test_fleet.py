@@ -6,6 +6,7 @@ import dataclasses
 
 import stack_config
 from components import image_fleet
+from providers.aws import fleet_rules
 from stack_config import KEYS, load
 from tests.stack_config import fleet, problems_of
 
@@ -15,8 +16,14 @@ def test_stack_config_fleet_fields_match_image_fleet_args() -> None:
     args_fields = {f.name for f in dataclasses.fields(image_fleet.ImageFleetArgs)}
 
     assert fleet_fields == args_fields - {"image_id", "region", "endpoint_url"}
-    assert {f"fleet.{name}" for name in fleet_fields} == {k for k in KEYS if k.startswith("fleet.")}
-    for name in fleet_fields:
+    # The refresh preferences are read from flat keys of their own names.
+    flat = (fleet_fields - {"refresh"}) | set(fleet_rules.PREFERENCE_KEYS)
+    assert {f"fleet.{name}" for name in flat} == {k for k in KEYS if k.startswith("fleet.")}
+    for name in fleet_rules.PREFERENCE_KEYS:
+        got = KEYS[f"fleet.{name}"].default
+        want = getattr(fleet_rules.RefreshPreferences(), name)
+        assert got == want or (list(got), list(want)) == ([], []), name
+    for name in fleet_fields - {"refresh"}:
         default = dataclasses.fields(image_fleet.ImageFleetArgs)
         want = next(f for f in default if f.name == name)
         if want.default is not dataclasses.MISSING:

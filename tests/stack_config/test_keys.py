@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import stack_config
-from components import image_fleet
+from providers.aws import fleet_rules
 from stack_config import KEYS
 from tests.stack_config import README
 
@@ -16,7 +16,8 @@ def test_stack_config_readme_table_lists_every_key_and_no_other() -> None:
     assert rows == list(KEYS)
 
 
-def test_stack_config_choices_match_imagefleet() -> None:
-    assert stack_config.ROLLOUTS == image_fleet.ROLLOUTS
-    assert stack_config.LAUNCH_KINDS == image_fleet.LAUNCH_KINDS
-    assert stack_config.HEALTH_CHECK_TYPES == image_fleet.HEALTH_CHECK_TYPES
+def test_stack_config_choices_are_the_fleet_rules_own() -> None:
+    # Written once (providers/aws/fleet_rules.py), for config, component and providers.
+    assert stack_config.ROLLOUTS is fleet_rules.ROLLOUTS
+    assert stack_config.LAUNCH_KINDS is fleet_rules.LAUNCH_KINDS
+    assert stack_config.HEALTH_CHECK_TYPES is fleet_rules.HEALTH_CHECK_TYPES

@@ -53,7 +53,7 @@ def test_merge_same_value_in_both_forms_is_kept_once() -> None:
 
     assert config.fleet is not None
     assert (config.fleet.min_size, config.fleet.subnet_ids) == (2, (SUBNET,))
-    assert config.fleet.auto_rollback is False
+    assert config.fleet.refresh.auto_rollback is False
 
 
 def test_merge_conflicting_values_fail_naming_both_keys() -> None:

@@ -19,6 +19,7 @@ def test_stack_config_engine_strings_are_parsed_by_kind() -> None:
                 "fleet.max_size": "4.0",
                 "fleet.subnet_ids": f"{SUBNET}, subnet-0b1c2d3e4f5a60718",
                 "fleet.checkpoint_percentages": "[50, 100]",
+                "fleet.checkpoint_delay_s": "300",
                 "fleet.rollout_timeout_s": "90.5",
                 "fleet.auto_rollback": "False",
             }
@@ -34,9 +35,9 @@ def test_stack_config_engine_strings_are_parsed_by_kind() -> None:
     assert config.bake.timeouts == {"snapshots": 240.0}
     assert (config.fleet.min_size, config.fleet.max_size) == (2, 4)
     assert config.fleet.subnet_ids == (SUBNET, "subnet-0b1c2d3e4f5a60718")
-    assert config.fleet.checkpoint_percentages == (50, 100)
+    assert config.fleet.refresh.checkpoint_percentages == (50, 100)
     assert config.fleet.rollout_timeout_s == 90.5
-    assert config.fleet.auto_rollback is False
+    assert config.fleet.refresh.auto_rollback is False
     assert config.region == "eu-west-1"
 
 
@@ -52,6 +53,7 @@ def test_parse_numbers_written_as_text_are_numbers_in_lists_and_maps_too() -> No
             **{
                 "bake.timeouts": {"snapshots": "240", "image": "90.5"},
                 "fleet.checkpoint_percentages": ["20", "100"],
+                "fleet.checkpoint_delay_s": 300,
                 "fleet.min_size": " 2 ",
                 "fleet.max_size": "3",
             }
@@ -60,7 +62,7 @@ def test_parse_numbers_written_as_text_are_numbers_in_lists_and_maps_too() -> No
 
     assert config.bake is not None and config.fleet is not None
     assert config.bake.timeouts == {"snapshots": 240.0, "image": 90.5}
-    assert config.fleet.checkpoint_percentages == (20, 100)
+    assert config.fleet.refresh.checkpoint_percentages == (20, 100)
     assert (config.fleet.min_size, config.fleet.max_size) == (2, 3)
 
 

@@ -1,0 +1,142 @@
+"""FleetIdentity: a fleet's unique id, made once and kept in the Pulumi state.
+
+Every group of a fleet carries ``bakery:fleet`` = this id, and a cutover's serving
+token is this id, so two stacks that share project, stack and resource names never
+touch each other's groups, and renaming the stack changes nothing (the id stays in
+the state). The component creates it before the groups, so ``destroy`` deletes it
+after them: its ``delete`` drains and deletes every group of the id that is left,
+such as the group a failed first blue/green cutover retained.
+
+The id is made in ``check`` (random, ``<project>/<stack>/<name>#<12 hex>``) and kept
+from the old inputs ever after. A fleet that an earlier Bakery made (groups tagged
+with the bare ``<project>/<stack>/<name>``) is adopted under that id instead, so its
+groups and cutover see no change (``adopted`` is then True).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    ReadResult,
+    Resource,
+    UpdateResult,
+)
+
+from providers import fleet_base
+from providers.aws import cutover
+from providers.dynamic_props import known, progress
+from providers.fleet_base import FleetProvider, required
+
+IDENTITY_INPUTS = ("launch_configuration_prefix", "region", "endpoint_url")
+
+
+class FleetIdentityProvider(FleetProvider):
+    """Makes the fleet id once; on delete retires every group of the fleet.
+
+    Pulumi contract: ``check`` fills ``fleet_id`` (kept from the old inputs, else an
+    earlier Bakery's id when its groups exist, else a new random one) and
+    ``adopted``; nothing ever replaces it (a new id would orphan the groups);
+    ``create``/``update`` touch no AWS resource; ``delete`` drains and deletes every
+    group tagged with the id; ``read`` keeps it while the state has it.
+    """
+
+    INPUTS = IDENTITY_INPUTS
+    REPLACE_KEYS = ()
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Keep the fleet id of the old inputs, or adopt or make one (see the module)."""
+        inputs = dict(news)
+        failures = required(inputs, ("legacy_key",))
+        if olds.get("fleet_id"):
+            inputs["fleet_id"] = olds["fleet_id"]
+            inputs["adopted"] = bool(olds.get("adopted"))
+            return CheckResult(inputs, failures)
+        legacy = inputs.get("legacy_key")
+        if failures or not known(legacy) or not known(inputs.get("region", "")):
+            return CheckResult(inputs, failures)
+        (autoscaling,) = fleet_base.clients(inputs, self.default_region, "autoscaling")
+        try:
+            adopted = cutover.fleet_exists(autoscaling, str(legacy))
+        except Exception as exc:  # any failure to look is reported, not raised
+            return CheckResult(
+                inputs,
+                [
+                    CheckFailure(
+                        "legacy_key",
+                        f"could not look for groups of an existing fleet {legacy!r} "
+                        f"(DescribeAutoScalingGroups): {exc}; check credentials and region",
+                    )
+                ],
+            )
+        inputs["adopted"] = adopted
+        inputs["fleet_id"] = str(legacy) if adopted else f"{legacy}#{secrets.token_hex(6)}"
+        return CheckResult(inputs, failures)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Record the id; nothing is created in AWS."""
+        return CreateResult(str(props["fleet_id"]), _outs(props))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Record the new settings; the id never changes."""
+        return UpdateResult({**_outs(news), "fleet_id": olds.get("fleet_id") or news["fleet_id"]})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """The recorded outputs (the id lives in the state, not in AWS)."""
+        return ReadResult(id_, props)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """Drain and delete every group of the fleet id (destroy, or fleet removed)."""
+        (autoscaling,) = fleet_base.clients(props, self.default_region, "autoscaling")
+        cutover.retire_fleet(
+            autoscaling,
+            str(props["fleet_id"]),
+            launch_configuration_prefix=props.get("launch_configuration_prefix"),
+            pacing=fleet_base.PACING,
+            log=progress,
+        )
+
+
+def _outs(props: dict[str, Any]) -> dict[str, Any]:
+    keys = ("legacy_key", "fleet_id", "adopted", *IDENTITY_INPUTS)
+    return {k: props.get(k) for k in keys}
+
+
+@dataclass
+class FleetIdentityArgs:
+    """Inputs of a FleetIdentity: the fleet's readable key, and where its groups live."""
+
+    legacy_key: str
+    """``<project>/<stack>/<name>``: the id's readable part, and an earlier Bakery's id."""
+    launch_configuration_prefix: str | None = None
+    region: pulumi.Input[str] | None = None
+    endpoint_url: str | None = None
+
+
+class FleetIdentity(Resource, module="bakery", name="FleetIdentity"):
+    """A fleet's unique id (``fleet_id``), and whether an earlier fleet was adopted."""
+
+    fleet_id: pulumi.Output[str]
+    adopted: pulumi.Output[bool]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: FleetIdentityArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "legacy_key": args.legacy_key,
+            "launch_configuration_prefix": args.launch_configuration_prefix,
+            "region": args.region,
+            "endpoint_url": args.endpoint_url,
+            "fleet_id": None,
+            "adopted": None,
+        }
+        super().__init__(FleetIdentityProvider(), resource_name, props, opts)

@@ -1,0 +1,59 @@
+"""The FleetIdentity provider, its methods called directly against moto."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from providers.aws import groups
+from providers.fleet_identity import FleetIdentityProvider
+from tests.conftest import REGION
+from tests.moto_ext import asg_health
+from tests.providers.aws.conftest import FLEET, Fleet, add_group
+
+
+def _props(key: str = "project/dev/api", **more: Any) -> dict[str, Any]:
+    return {"legacy_key": key, "region": REGION, "fleet_id": None, "adopted": None, **more}
+
+
+def test_fleet_identity_check_new_fleet_gets_a_unique_id(fleet: Fleet) -> None:
+    first = FleetIdentityProvider().check({}, _props()).inputs
+    second = FleetIdentityProvider().check({}, _props()).inputs
+
+    assert first["fleet_id"].startswith("project/dev/api#") and first["adopted"] is False
+    assert first["fleet_id"] != second["fleet_id"]
+
+
+def test_fleet_identity_check_keeps_the_id_of_the_state_even_after_a_rename(
+    fleet: Fleet,
+) -> None:
+    olds = {**_props(), "fleet_id": "project/dev/api#0123456789ab", "adopted": False}
+
+    checked = FleetIdentityProvider().check(olds, _props("project/renamed/api")).inputs
+
+    assert checked["fleet_id"] == "project/dev/api#0123456789ab"
+
+
+def test_fleet_identity_check_adopts_an_earlier_bakerys_fleet(fleet: Fleet) -> None:
+    checked = FleetIdentityProvider().check({}, _props(FLEET)).inputs
+
+    assert (checked["fleet_id"], checked["adopted"]) == (FLEET, True)
+
+
+def test_fleet_identity_diff_never_replaces(fleet: Fleet) -> None:
+    olds = {**_props(), "fleet_id": "x#1"}
+
+    diff = FleetIdentityProvider().diff("x#1", olds, _props("other/stack/name", fleet_id="x#1"))
+
+    assert diff.replaces == []
+
+
+def test_fleet_identity_delete_retires_every_group_of_the_id_without_force(fleet: Fleet) -> None:
+    add_group(fleet, "web-b", "B")  # e.g. the group a failed first cutover retained
+    add_group(fleet, "api-a", "A", fleet_tag="project/dev/api#0123456789ab")
+
+    FleetIdentityProvider().delete(FLEET, {**_props(FLEET), "fleet_id": FLEET})
+
+    assert groups.describe_group(fleet.autoscaling, "web") is None
+    assert groups.describe_group(fleet.autoscaling, "web-b") is None
+    assert groups.describe_group(fleet.autoscaling, "api-a") is not None
+    assert sorted(asg_health.DELETIONS) == [("web", False), ("web-b", False)]
