@@ -16,7 +16,13 @@ import yaml  # type: ignore[import-untyped]
 from stack_config import StackConfig, load
 from tests.e2e.conftest import Aws
 from tests.e2e.pulumi_cli import REPO, Stack, Workspace
-from tests.program_fixtures import engine_config
+from tests.program_fixtures import (
+    BAKED_IMAGE,
+    INSTANCE_REFRESH,
+    engine_config,
+    fresh_mocks,
+    run_program,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -110,6 +116,18 @@ def test_config_set_path_on_bake_and_fleet_keys_evaluates_like_flat_keys(
     assert nested.fleet.refresh.checkpoint_percentages == (50, 100)
     assert (nested.fleet.desired_capacity, nested.fleet.min_size) == (2, 1)
     assert nested.fleet.refresh.auto_rollback is False
+
+    # The whole program, under the mocks, on exactly what the CLI passes.
+    engine, secrets = _engine_view(stack)
+    mocks = fresh_mocks()
+    program_mocks = next(mocks)
+    try:
+        run_program("dev", engine, program_mocks, secret_keys=secrets)
+    finally:
+        next(mocks, None)
+    assert program_mocks.one(BAKED_IMAGE).inputs["tags"]["owner"] == "web"
+    refresh = program_mocks.one(INSTANCE_REFRESH).inputs
+    assert refresh["checkpoint_percentages"] == [50, 100] and refresh["auto_rollback"] is False
 
 
 def test_config_set_path_previews_cleanly_and_a_conflict_fails_naming_both_keys(
