@@ -99,7 +99,8 @@ def build() -> dict[str, Any]:
     steps: list[dict[str, Any]] = []
     summary = {"same": 1}
     steps.append({"op": "same", "urn": STACK_URN, "detailedDiff": None})
-    for new in new_regs:
+    # Registration order varies between runs (the SDK registers asynchronously).
+    for new in sorted(new_regs, key=lambda r: (r.typ, r.name)):
         old = old_by_key[(new.typ, new.name)]
         old_in, new_in = _plain(old.inputs), _plain(new.inputs)
         for key in FOLLOWS_IMAGE.get(new.typ, ()):
