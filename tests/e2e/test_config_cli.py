@@ -98,7 +98,8 @@ def test_config_set_path_on_bake_and_fleet_keys_evaluates_like_flat_keys(
         ("bakery:fleet.checkpoint_percentages[0]", "50"),
         ("bakery:fleet.checkpoint_percentages[1]", "100"),
         ("bakery:fleet.checkpoint_delay_s", "300"),
-        ("bakery:fleet.desired_capacity", "2", "--type", "string"),
+        ("bakery:fleet.checkpoint_delay_s", "60"),
+        ("bakery:fleet.desired_capacity", "1", "--type", "string"),
         ("bakery:fleet.auto_rollback", "false"),
         ("bakery:fleet.min_size", "1"),  # the flat key's value again: no conflict
     ):
@@ -106,7 +107,7 @@ def test_config_set_path_on_bake_and_fleet_keys_evaluates_like_flat_keys(
     written = _config_block((workspace.project / "Pulumi.dev.yaml").read_text())
 
     assert written["bakery:bake"] == {"tags": {"owner": "web"}, "timeouts": {"snapshots": 240}}
-    assert written["bakery:fleet"]["desired_capacity"] == "2"
+    assert written["bakery:fleet"]["desired_capacity"] == "1"
     nested = _evaluated("dev", *_engine_view(stack))
     assert nested.bake is not None and flat.bake is not None
     assert nested.bake.tags == {**flat.bake.tags, "owner": "web"}
@@ -114,7 +115,7 @@ def test_config_set_path_on_bake_and_fleet_keys_evaluates_like_flat_keys(
     assert nested.fleet is not None and flat.fleet is not None
     assert nested.fleet.tags == {**flat.fleet.tags, "team": "web"}
     assert nested.fleet.refresh.checkpoint_percentages == (50, 100)
-    assert (nested.fleet.desired_capacity, nested.fleet.min_size) == (2, 1)
+    assert (nested.fleet.desired_capacity, nested.fleet.min_size) == (1, 1)
     assert nested.fleet.refresh.auto_rollback is False
 
     # The whole program, under the mocks, on exactly what the CLI passes.

@@ -97,18 +97,26 @@ def test_rules_stack_marks_read_config_text() -> None:
     assert Stack.from_config({}.get) == Stack()
 
 
+def _marks(stack: str) -> Stack:
+    """The stack file's own ``bakery-policy:*`` marks."""
+    config = stack_yaml(stack)
+    return Stack.from_config(lambda name: str(config.get(f"{rules.NAMESPACE}:{name}", "")))
+
+
 @pytest.mark.parametrize("stack", ["dev", "local", "prod", "staging"])
-def test_rules_committed_stacks_pass_unmarked(stack: str, program_mocks: ProgramMocks) -> None:
+def test_rules_committed_stacks_pass_as_marked(stack: str, program_mocks: ProgramMocks) -> None:
     run_program(stack, stack_yaml(stack), program_mocks)
 
-    assert _violations(program_mocks, Stack()) == {}
+    assert _violations(program_mocks, _marks(stack)) == {}
+    assert _marks(stack).production is (stack == "prod")
 
 
-def test_rules_dev_marked_production_reports_its_rollout_and_imds(
+def test_rules_dev_marked_production_reports_its_rollout_and_optional_imds(
     program_mocks: ProgramMocks,
 ) -> None:
-    # dev rolls with min_healthy_percentage 0, and ImageFleet sets no metadata options.
-    run_program("dev", stack_yaml("dev"), program_mocks)
+    # dev rolls with min_healthy_percentage 0; ImageFleet requires IMDSv2 unless told.
+    config = stack_yaml("dev") | {"bakery:fleet.metadata_http_tokens": "optional"}
+    run_program("dev", config, program_mocks)
 
     assert _violations(program_mocks, PRODUCTION) == {
         "bakery-production-min-healthy": ["fleet-rollout"],
