@@ -133,11 +133,16 @@ def _rollout_block(rollout: Rollout) -> list[str]:
     lines = [title, f"- **Group**: `{rollout.group}`, {size}"]
     if rollout.changes:
         lines.append("- **Why**: " + "; ".join(_change(c) for c in rollout.changes))
+    parts = ", ".join(f"{k} {v:.0f} s" for k, v in rollout.estimate.parts.items() if v)
+    estimate = f"≈ {_minutes(rollout.estimate.seconds)} ({parts})"
     if rollout.strategy == "rolling":
-        checkpoints = ", ".join(f"{p} %" for p in rollout.checkpoints) or "none"
+        prefs = rollout.prefs
+        checkpoints = ", ".join(f"{p} %" for p in prefs.checkpoint_percentages) or "none"
+        if prefs.checkpoint_percentages:
+            checkpoints += f", {prefs.checkpoint_delay_s or 0} s pause at each"
         lines += [
-            f"- **Healthy**: min {rollout.min_healthy_percentage} %, "
-            f"max {rollout.max_healthy_percentage} % of the group during the refresh",
+            f"- **Healthy**: min {prefs.min_healthy_percentage} %, "
+            f"max {prefs.max_healthy_percentage or 100} % of the group during the refresh",
             f"- **Checkpoints**: {checkpoints}",
         ]
         if rollout.op == "create":
@@ -145,14 +150,8 @@ def _rollout_block(rollout: Rollout) -> list[str]:
                 "- **First deploy**: the new group launches on the image; "
                 "the refresh finds it current"
             )
-        estimate = (
-            f"≈ {_minutes(rollout.estimated_s)} ({rollout.batches} batch(es) of launch + "
-            f"{rollout.warmup_s} s warm-up"
-        )
-        if [p for p in rollout.checkpoints if p < 100]:
-            estimate += " + the checkpoint pauses"
-        lines.append(f"- **Estimated duration**: {estimate})")
-        if rollout.auto_rollback:
+        lines.append(f"- **Estimated duration**: {estimate}; {rollout.warmup_s} s warm-up")
+        if prefs.auto_rollback:
             failure = (
                 "Auto Scaling rolls the group back to the previous launch template version "
                 "(the previous image stays registered, retired); `pulumi up` fails"
@@ -164,12 +163,11 @@ def _rollout_block(rollout: Rollout) -> list[str]:
             )
     else:
         lines.append(
-            f"- **Estimated duration**: ≈ {_minutes(rollout.estimated_s)} (launch + "
-            f"{rollout.warmup_s} s until the new group is healthy, then the old group goes)"
+            f"- **Estimated duration**: {estimate}: the new group launches and is healthy "
+            "after warm-up, then the old group drains and goes"
         )
         failure = (
-            "the old group keeps serving and is not deleted; the new group stays for "
-            "inspection; `pulumi up` fails"
+            "nothing is deleted: the old group keeps serving at its capacity; `pulumi up` fails"
         )
     if rollout.timeout_s:
         failure += f" (`pulumi up` waits at most {_minutes(float(rollout.timeout_s))})"

@@ -10,8 +10,8 @@ prints for ``pulumi preview --json`` (and ``pulumi destroy --preview-only --json
   ``__`` keys the CLI hides and the derived bookkeeping keys), what happens to the
   golden instance, and which images it retires or deregisters. Images a replacement
   retired earlier are not in the state; ``lineage_lookup`` reads them from AWS.
-- ``Rollout``: an InstanceRefresh or BlueGreenCutover that runs, with its group and
-  an estimated duration.
+- ``Rollout``: an InstanceRefresh or BlueGreenCutover that runs, with its group, its
+  preferences and estimated duration by the fleet's rules (fleet_rules.py).
 - ``Other``: every other step, as the CLI's own one-line summary.
 
 No AWS call here: the lookup is injected (scripts/pr_preview.py gives one over boto3).
@@ -19,18 +19,20 @@ No AWS call here: the lookup is injected (scripts/pr_preview.py gives one over b
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from providers.aws.errors import LineageUnreadableError
+from providers.aws.fleet_rules import RefreshPreferences, RolloutEstimate, estimate_rollout
 from providers.aws.lineage import LineageImage, ReleasePlan, release_plan
 
 BAKED_IMAGE = "pulumi-python:dynamic/bakery:BakedImage"
 INSTANCE_REFRESH = "pulumi-python:dynamic/bakery:InstanceRefresh"
 BLUE_GREEN = "pulumi-python:dynamic/bakery:BlueGreenCutover"
 GROUP = "aws:autoscaling/group:Group"
+# Auto Scaling's default health check grace period (CreateAutoScalingGroup).
+DEFAULT_GRACE_S = 300
 # The engine's stand-in for a value known only after apply (pulumi sdk: UnknownStringValue).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 # Inputs derived from others: their change is a consequence, not a reason.
@@ -48,15 +50,6 @@ OP_SYMBOLS = {
     "import": "=",
     "discard": "<",
 }
-# Auto Scaling: warm-up defaults to the group's health check grace period, and
-# CheckpointDelay to 3600 s when checkpoints are given (RefreshPreferences,
-# https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html).
-DEFAULT_GRACE_S = 300
-DEFAULT_CHECKPOINT_DELAY_S = 3600
-# Our assumption for launching one instance to InService (not from AWS): 2 minutes.
-LAUNCH_S = 120
-
-
 LineageLookup = Callable[[str, str | None, str | None], list[LineageImage]]
 """(lineage, region, endpoint_url) -> the lineage's images, newest first; raises
 LineageUnreadableError when AWS cannot be read."""
@@ -90,7 +83,12 @@ class Bake:
 
 @dataclass(frozen=True)
 class Rollout:
-    """An instance refresh (rolling) or a blue/green cutover that this run starts."""
+    """An instance refresh (rolling) or a blue/green cutover that this run starts.
+
+    ``prefs`` are the refresh preferences resolved for the group's size and
+    ``estimate`` the preview-time duration, both by the fleet's own rules
+    (providers/aws/fleet_rules.py), so the comment says what the rollout will do.
+    """
 
     name: str
     strategy: str  # "rolling" or "blue_green"
@@ -99,32 +97,12 @@ class Rollout:
     desired: int
     min_size: int
     max_size: int
-    min_healthy_percentage: int | None
-    max_healthy_percentage: int | None
-    checkpoints: tuple[int, ...]
-    checkpoint_delay_s: int | None
+    prefs: RefreshPreferences
+    estimate: RolloutEstimate
     warmup_s: int
-    auto_rollback: bool
     timeout_s: float | None
     changes: tuple[Change, ...]
     sized: bool = True  # the group is in the document (``--show-sames`` or it changes)
-
-    @property
-    def batches(self) -> int:
-        """Replacement batches: (100 - min healthy)% of the group at a time, at least one."""
-        if self.strategy != "rolling" or self.desired <= 0:
-            return 1
-        share = (100 - (self.min_healthy_percentage or 0)) / 100
-        return math.ceil(self.desired / max(1, math.floor(self.desired * share)))
-
-    @property
-    def estimated_s(self) -> int:
-        """Launch plus warm-up per batch, plus each pause at a checkpoint below 100 %."""
-        pauses = [p for p in self.checkpoints if p < 100]
-        delay = self.checkpoint_delay_s
-        if delay is None:
-            delay = DEFAULT_CHECKPOINT_DELAY_S if pauses else 0
-        return self.batches * (LAUNCH_S + self.warmup_s) + len(pauses) * delay
 
 
 @dataclass(frozen=True)
@@ -270,28 +248,38 @@ def _groups_by_parent(steps: Sequence[Mapping[str, Any]]) -> dict[str, dict[str,
 
 def _rollout(step: Mapping[str, Any], name: str, group: Mapping[str, Any]) -> Rollout:
     old, new = _state(step, "oldState"), _state(step, "newState")
-    inputs = dict(new.get("inputs") or {})
+    inputs = {k: v for k, v in dict(new.get("inputs") or {}).items() if v != UNKNOWN}
     rolling = new.get("type") == INSTANCE_REFRESH
     min_size = _int(group.get("minSize"), 0) or 0
+    desired = _int(group.get("desiredCapacity"), min_size) or 0
     grace = _int(group.get("healthCheckGracePeriod"), DEFAULT_GRACE_S) or 0
-    checkpoints = tuple(_int(p, 0) or 0 for p in inputs.get("checkpoint_percentages") or ())
-    group_name = inputs.get("group_name") or group.get("name") or "?"
+    default_warmup = _int(group.get("defaultInstanceWarmup"))
+    prefs = RefreshPreferences.from_props(inputs if rolling else {}).for_capacity(desired)
+    warmup = prefs.instance_warmup_s
+    if warmup is None:
+        warmup = default_warmup if default_warmup is not None else grace
+    group_name = inputs.get("group_name") or group.get("name") or "(known after apply)"
     return Rollout(
         name=name,
         strategy="rolling" if rolling else "blue_green",
         op=step["op"],
-        group="(known after apply)" if group_name == UNKNOWN else str(group_name),
-        desired=_int(group.get("desiredCapacity"), min_size) or 0,
+        group=str(group_name),
+        desired=desired,
         min_size=min_size,
         max_size=_int(group.get("maxSize"), min_size) or 0,
-        min_healthy_percentage=_int(inputs.get("min_healthy_percentage"), 90) if rolling else None,
-        max_healthy_percentage=_int(inputs.get("max_healthy_percentage"), 100) if rolling else None,
-        checkpoints=checkpoints,
-        checkpoint_delay_s=_int(inputs.get("checkpoint_delay_s")),
-        warmup_s=_int(inputs.get("instance_warmup_s"), grace) or 0,
-        auto_rollback=bool(inputs.get("auto_rollback", rolling)),
+        prefs=prefs,
+        estimate=estimate_rollout(
+            prefs,
+            desired=desired,
+            grace_s=grace,
+            default_instance_warmup_s=default_warmup,
+            blue_green=not rolling,
+        ),
+        warmup_s=warmup,
         timeout_s=inputs.get("timeout_s"),
-        changes=changed_inputs(dict(old.get("inputs") or {}), inputs) if old else (),
+        changes=changed_inputs(dict(old.get("inputs") or {}), new.get("inputs") or {})
+        if old
+        else (),
         sized=bool(group),
     )
 

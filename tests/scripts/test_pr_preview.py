@@ -127,10 +127,11 @@ def test_pr_preview_fleet_rollout_gives_strategy_health_checkpoints_duration_fai
     assert "#### Re-bake `image` (BakedImage)" in comment
     assert "#### Fleet rollout `fleet-rollout` (rolling: instance refresh)" in comment
     assert "2-4 instances, 2 desired" in comment
-    assert "**Healthy**: min 50 %, max 100 %" in comment
-    assert "**Checkpoints**: 50 %, 100 %" in comment
-    # 2 batches of (120 s launch + 120 s warm-up) + one 300 s pause at 50 %.
-    assert "**Estimated duration**: ≈ 13 min (2 batch(es)" in comment
+    # fleet_rules: 2 instances launch one more before terminating (max 150 %).
+    assert "**Healthy**: min 50 %, max 150 %" in comment
+    assert "**Checkpoints**: 50 %, 100 %, 300 s pause at each" in comment
+    # One batch of 120 s launch + 120 s warm-up, and 300 s at each of two checkpoints.
+    assert "**Estimated duration**: ≈ 14 min (batches 240 s, checkpoints 600 s)" in comment
     assert "rolls the group back to the previous launch template version" in comment
     assert "~ aws:ec2/launchTemplate:LaunchTemplate fleet-lt update [diff: ~imageId]" in comment
 
@@ -214,3 +215,21 @@ def test_pr_preview_with_stack_runs_pulumi_preview_json_with_sames_itself(
     assert args[:3] == ["preview", "--json", "--show-sames"]
     assert args[-2:] == ["-v", "3"] and "--stack" in args and "dev" in args
     assert "#### Bake `image` (BakedImage, first bake)" in capsys.readouterr().out
+
+
+def test_pr_preview_blue_green_cutover_says_old_group_keeps_serving_on_failure() -> None:
+    document = _document("fleet-rollout")
+    for step in document["steps"]:
+        if "InstanceRefresh" in step["urn"]:
+            step["urn"] = step["urn"].replace("InstanceRefresh", "BlueGreenCutover")
+            for state in (step["oldState"], step["newState"]):
+                state["type"] = "pulumi-python:dynamic/bakery:BlueGreenCutover"
+            step["op"] = "replace"
+
+    comment = render(read_preview(document, _no_credentials))
+
+    assert "(blue/green: a new group per image)" in comment
+    assert "Healthy" not in comment and "Checkpoints" not in comment
+    # One launch (120 s) plus the group's 300 s grace period, then a 300 s drain.
+    assert "≈ 12 min (launch+warmup 420 s, drain 300 s)" in comment
+    assert "nothing is deleted: the old group keeps serving" in comment
