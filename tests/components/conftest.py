@@ -195,6 +195,8 @@ class MotoEngine(pulumi.runtime.Mocks):
         self._seen: set[str] = set()
         self.autoscaling = make_client("autoscaling", region=REGION)
         self.ec2 = make_client("ec2", region=REGION)
+        self.elbv2 = make_client("elbv2", region=REGION)
+        self.cloudwatch = make_client("cloudwatch", region=REGION)
         self.project, self.stack = "project", "stack"
 
     def destroy(self) -> None:
@@ -406,6 +408,22 @@ class MotoEngine(pulumi.runtime.Mocks):
 
     # -- looking at AWS ------------------------------------------------------------
 
+    def describe(self, name: str) -> dict[str, Any]:
+        """The group as DescribeAutoScalingGroups shows it."""
+        return self._describe_group(name)
+
+    def sent(self, operation: str) -> list[dict[str, Any]]:
+        """Parameters of every Auto Scaling ``operation`` the providers send from now on."""
+        seen: list[dict[str, Any]] = []
+
+        def record(params: dict[str, Any], **_: Any) -> None:
+            seen.append(params)
+
+        self.autoscaling.meta.events.register(
+            f"before-parameter-build.autoscaling.{operation}", record
+        )
+        return seen
+
     def _describe_group(self, name: str) -> dict[str, Any]:
         found = self.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])
         return dict(found["AutoScalingGroups"][0])
@@ -476,13 +494,20 @@ class Network:
         return image_id
 
 
-def reuse_clients(monkeypatch: pytest.MonkeyPatch, module: Any) -> None:
+def reuse_clients(
+    monkeypatch: pytest.MonkeyPatch, module: Any, shared: dict[str, Any] | None = None
+) -> None:
     """Let ``module`` build each kind of client once per test (built the same way).
 
     Building a boto3 client loads its service model (~0.2 s here); the providers build
     theirs in every method, as they must in the host. Clients are thread-safe.
+    ``shared``: clients to hand out for the test region (so tests see what they send).
     """
-    built: dict[tuple[Any, ...], Any] = {}
+    built: dict[tuple[Any, ...], Any] = {
+        (service, region, None, ()): client
+        for service, client in (shared or {}).items()
+        for region in (REGION, None)  # None: the stack's region, REGION in tests
+    }
     lock = threading.Lock()
 
     def make(
@@ -507,9 +532,14 @@ def moto_engine(
         "PACING",
         Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0),
     )
-    reuse_clients(monkeypatch, rollout_adapter)
     with instance_refresh.installed():
-        yield MotoEngine()
+        engine = MotoEngine()
+        reuse_clients(
+            monkeypatch,
+            rollout_adapter,
+            {"autoscaling": engine.autoscaling, "ec2": engine.ec2, "elbv2": engine.elbv2},
+        )
+        yield engine
 
 
 @pytest.fixture

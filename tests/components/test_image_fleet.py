@@ -449,3 +449,120 @@ def test_image_fleet_baked_image_a_then_b_every_serving_instance_runs_b(
     assert moto_engine.serving_images() == [image_b, image_b]
     rolled = "web-cutover" if strategy == "blue_green" else "web-rollout"
     assert moto_engine.output(rolled, "image_id") == image_b
+
+
+# --- inputs: IMDSv2, pass-through overrides, preview-time checks -----------------------
+
+
+def test_image_fleet_launch_template_requires_imdsv2_by_default(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    _up(_args())
+
+    template = pulumi_mocks.one("launchTemplate:LaunchTemplate").inputs
+    assert template["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required"}
+
+
+def test_image_fleet_imds_tokens_optional_when_asked(pulumi_mocks: RecordingMocks) -> None:
+    _up(_args(metadata_http_tokens="optional"))
+
+    template = pulumi_mocks.one("launchTemplate:LaunchTemplate").inputs
+    assert template["metadataOptions"]["httpTokens"] == "optional"
+
+
+def test_image_fleet_pass_through_overrides_reach_the_pulumi_aws_resources(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    _up(
+        _args(
+            launch_template_args={
+                "block_device_mappings": [
+                    {
+                        "device_name": "/dev/xvda",
+                        "ebs": {"volume_size": 50, "volume_type": "gp3", "encrypted": "true"},
+                    }
+                ],
+                "metadata_options": {"http_tokens": "required", "http_put_response_hop_limit": 2},
+            },
+            group_args={"termination_policies": ["OldestInstance"], "capacity_rebalance": True},
+        )
+    )
+
+    template = pulumi_mocks.one("launchTemplate:LaunchTemplate").inputs
+    assert template["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 50
+    assert template["metadataOptions"]["httpPutResponseHopLimit"] == 2
+    group = pulumi_mocks.one("group:Group").inputs
+    assert group["terminationPolicies"] == ["OldestInstance"]
+    assert group["capacityRebalance"] is True
+    assert group["minSize"] == 2  # Bakery's own values stay
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"launch_template_args": {"image_id": "ami-0other"}}, "launch_template_args.image_id"),
+        ({"group_args": {"min_size": 0}}, "group_args.min_size"),
+        ({"group_args": {"instance_refresh": {}}}, "group_args.instance_refresh"),
+    ],
+)
+def test_image_fleet_overriding_a_protected_key_fails_naming_it(
+    pulumi_preview_mocks: RecordingMocks, overrides: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ImageFleetArgsError) as caught:
+        _up(_args(**overrides))
+
+    assert caught.value.field == field
+    assert "Bakery sets" in str(caught.value)
+    assert pulumi_preview_mocks.registrations == []
+
+
+def test_image_fleet_checkpoints_without_delay_fail_at_preview(
+    pulumi_preview_mocks: RecordingMocks,
+) -> None:
+    with pytest.raises(ImageFleetArgsError) as caught:
+        _up(_args(refresh=RefreshPreferences(checkpoint_percentages=(50, 100))))
+
+    assert caught.value.field == "checkpoint_delay_s"
+    assert "3600 s at each checkpoint" in str(caught.value)
+
+
+def test_image_fleet_max_size_without_room_to_launch_first_fails_at_preview(
+    pulumi_preview_mocks: RecordingMocks,
+) -> None:
+    with pytest.raises(ImageFleetArgsError) as caught:
+        _up(_args(min_size=1, max_size=1, desired_capacity=1))
+
+    assert caught.value.field == "max_size" and "needs room for 2" in str(caught.value)
+
+
+def test_image_fleet_timeout_shorter_than_the_estimate_warns_at_preview(
+    pulumi_preview_mocks: RecordingMocks, caplog: pytest.LogCaptureFixture
+) -> None:
+    prefs = RefreshPreferences(checkpoint_percentages=(50, 100), checkpoint_delay_s=1800)
+
+    _up(_args(min_size=9, max_size=10, desired_capacity=9, refresh=prefs))
+
+    warned = [r.getMessage() for r in caplog.records if "estimated at" in r.getMessage()]
+    assert len(warned) == 1 and "raise rollout_timeout_s" in warned[0]
+
+
+def test_image_fleet_target_groups_make_elb_the_default_health_check(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/1"
+
+    _up(_args(health_check_type=None, target_group_arns=[arn], rollout="blue_green"))
+
+    assert pulumi_mocks.one("group:Group").inputs["healthCheckType"] == "ELB"
+    assert pulumi_mocks.one(":BlueGreenCutover").inputs["target_group_arns"] == [arn]
+
+
+def test_image_fleet_fleet_identity_is_created_before_the_group(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    _up(_args())
+
+    types = [r.typ.rsplit(":", 1)[-1] for r in pulumi_mocks.registrations]
+    assert types.index("FleetIdentity") < types.index("Group")
+    identity = pulumi_mocks.one(":FleetIdentity").inputs
+    assert identity["legacy_key"] == "project/stack/web"
