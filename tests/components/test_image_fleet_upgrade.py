@@ -52,7 +52,7 @@ def _seed(engine: MotoEngine, network: Network, rollout: str, image: str) -> Non
                 subs.update({old: id_ for old in _old_group_names()})
         else:
             id_ = inputs["group_name"]
-            extra = (
+            extra: dict[str, Any] = (
                 {"refresh_id": "", "status": "AlreadyCurrent"}
                 if typ.endswith(":InstanceRefresh")
                 else {"healthy_instances": [], "retired_groups": []}
