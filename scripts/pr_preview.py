@@ -10,7 +10,8 @@ change (``--diff`` changes nothing in the JSON). With ``--stack`` it runs
 ``--`` go to pulumi). Images that a run retires or deregisters but the Pulumi state
 no longer holds (earlier re-bakes retired them) are read from AWS by their
 ``bakery:lineage`` tag with the standard AWS credential chain (read-only:
-DescribeImages); without credentials the comment says so. ``--no-aws`` skips AWS.
+DescribeImages, and the Describe calls that tell whether an image is in use);
+without credentials the comment says so. ``--no-aws`` skips AWS.
 
 The preview runs through the CLI as a subprocess, not the Automation API: the
 Automation API's ``Stack.preview`` returns engine events and a text summary, not the
@@ -24,6 +25,7 @@ import argparse
 import json
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,21 +38,29 @@ from scripts.preview_markdown import render
 from scripts.preview_report import read_preview
 
 
-def aws_lineage(lineage: str, region: str | None, endpoint_url: str | None) -> list[LineageImage]:
-    """The lineage's images read from AWS, or ``LineageUnreadableError`` saying why not."""
+def aws_lineage(inputs: Mapping[str, Any]) -> list[LineageImage]:
+    """The BakedImage's lineage read from AWS, or ``LineageUnreadableError`` saying why not."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
     from providers.aws.clients import make_client
+    from providers.lifecycle import use_policy
 
     if boto3.session.Session().get_credentials() is None:
         raise LineageUnreadableError("no AWS credentials in this environment")
+    region, endpoint_url = inputs.get("region"), inputs.get("endpoint_url")
+    lineage = str(inputs.get("lineage") or inputs.get("__lineage") or "")
     try:
-        return lineage_images(make_client("ec2", region=region, endpoint_url=endpoint_url), lineage)
+        return lineage_images(
+            # "check": the short timeouts of a preview (a dead endpoint fails fast).
+            make_client("ec2", region=region, endpoint_url=endpoint_url, purpose="check"),
+            make_client("autoscaling", region=region, endpoint_url=endpoint_url, purpose="check"),
+            lineage,
+            policy=use_policy(inputs),
+        )
     except ClientError as exc:
-        raise LineageUnreadableError(
-            f"DescribeImages failed: {exc.response['Error']['Code']}"
-        ) from exc
+        code = exc.response["Error"]["Code"]
+        raise LineageUnreadableError(f"reading the lineage failed: {code}") from exc
     except BotoCoreError as exc:
         raise LineageUnreadableError(f"AWS unreachable: {exc}") from exc
 

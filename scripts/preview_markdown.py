@@ -71,6 +71,8 @@ def _image(image: LineageImage, *, in_state: bool) -> str:
         parts.append("retired")
     if not in_state:
         parts.append("not in the Pulumi state")
+    if image.in_use:
+        parts.append("in use: " + "; ".join(image.in_use))
     return f"`{image.image_id}` ({', '.join(parts)})"
 
 
@@ -90,8 +92,12 @@ def _release_lines(bake: Bake) -> list[str]:
         )
     if plan.deregister:
         lines.append(f"- **Deregisters**, deleting their snapshots: {listed(plan.deregister)}")
-    if plan.keep and bake.op == "delete":
+    if plan.keep and bake.op == "delete" and bake.retain_on_delete:
         lines.append(f"- **Keeps** (`retain_on_delete: true`): {listed(plan.keep)}")
+    elif plan.keep:
+        lines.append(
+            f"- **Keeps** registered (in use, or within `keep_previous`): {listed(plan.keep)}"
+        )
     if bake.lineage_note:
         lines.append(
             f"- {bake.lineage_note}: retired images of lineage `{bake.lineage}` that are not "

@@ -50,9 +50,9 @@ OP_SYMBOLS = {
     "import": "=",
     "discard": "<",
 }
-LineageLookup = Callable[[str, str | None, str | None], list[LineageImage]]
-"""(lineage, region, endpoint_url) -> the lineage's images, newest first; raises
-LineageUnreadableError when AWS cannot be read."""
+LineageLookup = Callable[[Mapping[str, Any]], list[LineageImage]]
+"""A BakedImage's inputs (lineage, region, endpoint, in-use policy) -> its lineage's
+images, newest first; raises LineageUnreadableError when AWS cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ def _with_release(bake: Bake, inputs: Mapping[str, Any], lookup: LineageLookup |
         note = "AWS not consulted (--no-aws)"
     else:
         try:
-            images = lookup(bake.lineage, inputs.get("region"), inputs.get("endpoint_url"))
+            images = lookup(inputs)
         except LineageUnreadableError as exc:
             note = f"AWS not consulted: {exc}"
         else:

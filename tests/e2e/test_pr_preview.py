@@ -46,8 +46,8 @@ class RecordingLookup:
     def __init__(self) -> None:
         self.seen: list[LineageImage] = []
 
-    def __call__(self, lineage: str, region: str | None, endpoint: str | None) -> list[Any]:
-        self.seen = aws_lineage(lineage, region, endpoint)
+    def __call__(self, inputs: Any) -> list[Any]:
+        self.seen = aws_lineage(inputs)
         return self.seen
 
 

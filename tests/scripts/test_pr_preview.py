@@ -33,11 +33,12 @@ def _document(case: str) -> dict[str, Any]:
 
 def _replay(case: str) -> Any:
     """A lineage lookup answering what AWS (moto) answered during the capture."""
-    images = [LineageImage(**i) for i in json.loads((FIXTURES / f"{case}.aws.json").read_text())]
-    asked: list[tuple[str, str | None, str | None]] = []
+    listed = json.loads((FIXTURES / f"{case}.aws.json").read_text())
+    images = [LineageImage(**{**i, "in_use": tuple(i.get("in_use", ()))}) for i in listed]
+    asked: list[dict[str, Any]] = []
 
-    def lookup(lineage: str, region: str | None, endpoint: str | None) -> list[LineageImage]:
-        asked.append((lineage, region, endpoint))
+    def lookup(inputs: dict[str, Any]) -> list[LineageImage]:
+        asked.append(dict(inputs))
         return images
 
     lookup.asked = asked  # type: ignore[attr-defined]
@@ -81,7 +82,7 @@ def test_pr_preview_first_bake_says_bake_and_that_the_instance_will_stop() -> No
 def test_pr_preview_rebake_names_trigger_instance_stop_and_retired_and_pruned_images() -> None:
     lookup = _replay("rebake")
     comment = _comment("rebake", lookup)
-    pruned = [i for i in lookup(*lookup.asked[0]) if i.retired]
+    pruned = [i for i in lookup(lookup.asked[0]) if i.retired]
 
     assert "- **Why**: `triggers: [patch-2] -> [patch-3]`" in comment
     assert f"**will stop** `{_instance_id('rebake')}`" in comment
@@ -89,9 +90,9 @@ def test_pr_preview_rebake_names_trigger_instance_stop_and_retired_and_pruned_im
     assert len(pruned) == 1
     assert f"`{pruned[0].image_id}` (3 snapshots, retired, not in the Pulumi state)" in comment
     assert "bake_id" not in comment.split("Messages")[0]  # derived, not a reason
-    lineage, region, endpoint = lookup.asked[0]
-    assert (lineage, region) == ("bakery/local/image", "us-east-1")
-    assert endpoint and endpoint.startswith("http://127.0.0.1:")
+    asked = lookup.asked[0]
+    assert (asked["lineage"], asked["region"]) == ("bakery/local/image", "us-east-1")
+    assert asked["endpoint_url"].startswith("http://127.0.0.1:")
 
 
 def test_pr_preview_rebake_without_credentials_says_aws_was_not_consulted() -> None:
@@ -106,7 +107,7 @@ def test_pr_preview_rebake_without_credentials_says_aws_was_not_consulted() -> N
 def test_pr_preview_destroy_lists_the_retired_image_not_in_the_state() -> None:
     lookup = _replay("destroy")
     comment = _comment("destroy", lookup)
-    retired = [i for i in lookup(*lookup.asked[0]) if i.retired]
+    retired = [i for i in lookup(lookup.asked[0]) if i.retired]
 
     line = next(x for x in comment.splitlines() if x.startswith("- **Deregisters**"))
     assert f"`{_state_image('destroy')}` (3 snapshots)" in line

@@ -29,19 +29,35 @@ def _register(
     return image_id
 
 
-def _image(image_id: str, baked_at: str, *, retired: bool = False) -> LineageImage:
-    return LineageImage(image_id, image_id, baked_at, retired, 2)
+def _image(
+    image_id: str, baked_at: str, *, retired: bool = False, in_use: tuple[str, ...] = ()
+) -> LineageImage:
+    return LineageImage(image_id, image_id, baked_at, retired, 2, in_use)
 
 
-def test_lineage_images_lists_only_the_lineage_newest_first_with_retired_flags(ec2: Any) -> None:
+def test_lineage_images_lists_only_the_lineage_newest_first_with_retired_flags(
+    ec2: Any, autoscaling: Any
+) -> None:
     old = _register(ec2, "image-a", "2026-01-01T00:00:00Z", retired=True)
     new = _register(ec2, "image-b", "2026-02-01T00:00:00Z")
     _register(ec2, "other", "2026-03-01T00:00:00Z", lineage="bakery/prod/image")
+    copy = _register(ec2, "image-b-copy", "2026-02-01T00:00:00Z")
+    ec2.create_tags(Resources=[copy], Tags=tags.to_list({tags.COPY_OF: new}))
 
-    found = lineage_images(ec2, LINEAGE)
+    found = lineage_images(ec2, autoscaling, LINEAGE)
 
     assert [(i.image_id, i.retired) for i in found] == [(new, False), (old, True)]
     assert found[0].baked_at == "2026-02-01T00:00:00Z"
+    assert found[0].snapshot_count == 1 and found[0].in_use == ()
+
+
+def test_lineage_images_names_who_uses_an_image(ec2: Any, autoscaling: Any) -> None:
+    used = _register(ec2, "image-a", "2026-01-01T00:00:00Z", retired=True)
+    instance = ec2.run_instances(ImageId=used, MinCount=1, MaxCount=1)["Instances"][0]
+
+    [image] = lineage_images(ec2, autoscaling, LINEAGE)
+
+    assert any(instance["InstanceId"] in why for why in image.in_use), image.in_use
 
 
 def test_release_plan_replacement_retires_the_old_image_and_prunes_beyond_keep_previous() -> None:
@@ -81,3 +97,21 @@ def test_release_plan_destroy_removes_the_lineage_unless_retained() -> None:
 
     assert [i.image_id for i in removed.deregister] == ["ami-2", "ami-1"]
     assert kept.deregister == () and len(kept.keep) == 2
+
+
+def test_release_plan_keeps_images_in_use_and_counts_only_unused_ones() -> None:
+    used = _image("ami-2", "2", retired=True, in_use=("instance i-1 (running)",))
+    images = [_image("ami-3", "3"), used, _image("ami-1", "1", retired=True)]
+
+    plan = release_plan(
+        images, released_id="ami-3", replaced=True, keep_previous=1, retain_on_delete=False
+    )
+    destroy = release_plan(
+        images, released_id="ami-3", replaced=False, keep_previous=1, retain_on_delete=False
+    )
+
+    assert [i.image_id for i in plan.retire] == ["ami-3"]
+    assert [i.image_id for i in plan.keep] == ["ami-2"]
+    assert [i.image_id for i in plan.deregister] == ["ami-1"]
+    assert [i.image_id for i in destroy.keep] == ["ami-2"]
+    assert [i.image_id for i in destroy.deregister] == ["ami-3", "ami-1"]
