@@ -56,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "retain_on_delete": False,
     "timeouts": {},
     "allow_instance_store_loss": False,
+    **lifecycle.DEFAULTS,
 }
 # Whether the user chose the name (else Bakery generates one per bake). The CLI hides
 # "__" keys from previews, so this bookkeeping does not clutter a reviewed diff.
@@ -80,6 +81,7 @@ UPDATE_KEYS = (
     "restore_state",
     "timeouts",
     "allow_instance_store_loss",
+    *lifecycle.UPDATE_KEYS,
 )
 # What defines a bake: these feed the deterministic bake id.
 BAKE_KEYS = ("instance_id", "name", "triggers", "stop_instance", "region", "endpoint_url")
@@ -91,6 +93,7 @@ OUTPUT_KEYS = (
     "source_instance_id",
     "created_at",
     "downtime_seconds",
+    *lifecycle.OUTPUT_KEYS,
 )
 
 
@@ -226,6 +229,7 @@ class BakedImageProvider(ResourceProvider):
             inputs.setdefault("bake_id", UNKNOWN)
             if not user_named:
                 inputs["name"] = UNKNOWN
+        problems += lifecycle.check_inputs(inputs, olds)
         inputs[USER_NAMED] = user_named
         return CheckResult(inputs, [CheckFailure(p.field, str(p)) for p in problems])
 
@@ -317,7 +321,9 @@ class BakedImageProvider(ResourceProvider):
         """Bake (or adopt the interrupted bake of the same bake id) and report outputs."""
         info = bake_image(_ec2(props), _request(props), log=lambda m: _log(props, m))
         _log(props, f"baked {info.image_id}; instance down {info.downtime_seconds:.0f}s")
-        return CreateResult(info.image_id, {**_inputs_of(props), **_outputs(info)})
+        outs = {**_inputs_of(props), **_outputs(info)}
+        outs.update(lifecycle.apply(info.image_id, outs, lambda m: _log(props, m)))
+        return CreateResult(info.image_id, outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Report a deregistered image as gone (empty id); pick up tag and description drift."""
@@ -340,6 +346,7 @@ class BakedImageProvider(ResourceProvider):
             new_description=news.get("description") or "",
         )
         outs = {k: olds[k] for k in (*OUTPUT_KEYS, "name") if k in olds}
+        outs.update(lifecycle.update(id_, olds, news, lambda m: _log(news, m)))
         return UpdateResult({**_inputs_of(news), **outs})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -377,6 +384,27 @@ class BakedImageArgs:
     allow_instance_store_loss: pulumi.Input[bool] = False
     """Let a stop erase the instance-store volumes (else check refuses such a stop)."""
 
+    deprecate_after_days: pulumi.Input[float] | None = None
+    """Deprecate the image this many days after the bake (EnableImageDeprecation)."""
+    deregistration_protection: pulumi.Input[bool] = False
+    """Protect the image from deregistration; Bakery lifts it before it prunes the image."""
+    deregistration_protection_cooldown: pulumi.Input[bool] = False
+    """With protection: stay protected 24 hours after it is turned off."""
+    share_with_accounts: pulumi.Input[Sequence[str]] | None = None
+    """Accounts that may launch the image (and create volumes from its snapshots)."""
+    share_with_organizations: pulumi.Input[Sequence[str]] | None = None
+    """Organization ARNs that may launch the image."""
+    share_with_organizational_units: pulumi.Input[Sequence[str]] | None = None
+    """OU ARNs that may launch the image."""
+    copy_to_regions: pulumi.Input[Mapping[str, str | None]] | None = None
+    """Region -> KMS key (or None) to copy the image to; copies go with their source."""
+    snapshot_tags: pulumi.Input[Mapping[str, str]] | None = None
+    """Tags on the snapshots only (besides ``tags`` and the source volumes' tags)."""
+    prune_shared: pulumi.Input[bool] = False
+    """Let retention prune images shared with other accounts (their use is not visible)."""
+    keep_launched_within_days: pulumi.Input[float] | None = None
+    """Keep retired images that launched an instance within this many days."""
+
     def to_props(self) -> dict[str, Any]:
         """The dynamic resource's input props."""
         return {
@@ -392,6 +420,7 @@ class BakedImageArgs:
             "keep_previous": self.keep_previous,
             "retain_on_delete": self.retain_on_delete,
             "timeouts": self.timeouts,
+            **{key: getattr(self, key) for key in lifecycle.DEFAULTS},
             "allow_instance_store_loss": self.allow_instance_store_loss,
         }
 
@@ -407,6 +436,8 @@ class BakedImage(pulumi.dynamic.Resource, module="bakery", name="BakedImage"):
     source_instance_id: pulumi.Output[str]
     created_at: pulumi.Output[str]
     downtime_seconds: pulumi.Output[float]
+    image_ids: pulumi.Output[dict[str, str]]
+    """The image id per region: the bake's region and each copy's."""
     bake_id: pulumi.Output[str]
 
     def __init__(

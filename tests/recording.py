@@ -51,6 +51,22 @@ class CallRecorder:
         return Counter(self.ops())
 
 
+def record_clients(monkeypatch: Any, *modules: Any) -> CallRecorder:
+    """Record every request of the clients ``modules`` build with their ``make_client``."""
+    from providers.aws.clients import make_client
+
+    recorder = CallRecorder()
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        client = make_client(*args, **kwargs)
+        recorder.attach(client)
+        return client
+
+    for module in modules:
+        monkeypatch.setattr(module, "make_client", make)
+    return recorder
+
+
 @dataclass
 class FaultInjector:
     """Fail the ``fail_at``-th API call (0-based) with a ClientError, once."""

@@ -159,6 +159,31 @@ def _prune_copies(
     tally.in_use += in_use
 
 
+def prune_images(
+    ec2: Any,
+    autoscaling: Any,
+    image_ids: Sequence[str],
+    *,
+    policy: UsePolicy = NO_POLICY,
+    region: str = "",
+    now: Now = tags.utcnow,
+) -> ReleaseReport:
+    """Remove these images (a copy no longer wanted) unless in use; gone ones are skipped.
+
+    AWS calls: DescribeImages, the in-use reads, DeregisterImage, DeleteSnapshot.
+    """
+    tally = _Tally()
+    images = [i for i in (describe_image(ec2, image_id) for image_id in image_ids) if i]
+    if images:
+        _prune(ec2, autoscaling, images, policy=policy, now=now, tally=tally, region=region)
+    return ReleaseReport(
+        deregistered=tuple(tally.deregistered),
+        kept=tuple(tally.kept),
+        snapshots_deleted=tuple(tally.deleted),
+        snapshots_in_use=tuple(tally.in_use),
+    )
+
+
 def plan_lines(
     ec2: Any,
     images: Sequence[Mapping[str, Any]],

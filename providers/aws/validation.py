@@ -177,3 +177,126 @@ def check_timeouts(value: Any, field: str = "timeouts") -> Problems:
         elif isinstance(minutes, bool) or not isinstance(minutes, int | float) or minutes <= 0:
             problems.append(InvalidInputError(where, minutes, "expected minutes > 0"))
     return problems
+
+
+# --- lifecycle inputs (providers/aws/lifecycle.py) -----------------------------------
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+# Launch permission ARNs (EC2 Image Builder API reference, LaunchPermissionConfiguration,
+# the patterns ModifyImageAttribute accepts).
+ORGANIZATION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:organizations::\d{12}:organization/o-[a-z0-9]{10,32}$"
+)
+OU_ARN = re.compile(
+    r"^arn:aws[a-z-]*:organizations::\d{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$"
+)
+KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:(?:key|alias)/[A-Za-z0-9/_-]+$")
+KMS_ID = re.compile(
+    r"^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias/[A-Za-z0-9/_-]+)$"
+)
+# EnableImageDeprecation: DeprecateAt at most 10 years ahead (EC2 API reference).
+MAX_DEPRECATE_DAYS = 3650
+
+
+def _id_list(value: Any, field: str, pattern: re.Pattern[str], example: str) -> Problems:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        return [InvalidInputError(field, value, f'expected a list, e.g. ["{example}"]')]
+    return [
+        InvalidInputError(f"{field}[{i}]", item, f"expected an id like {example} (as text)")
+        for i, item in enumerate(value)
+        if not isinstance(item, str) or not pattern.match(item)
+    ]
+
+
+def check_account_ids(value: Any, field: str = "share_with_accounts") -> Problems:
+    """AWS account ids: 12 digits, as text."""
+    return _id_list(value, field, ACCOUNT_ID, "123456789012")
+
+
+def check_organization_arns(value: Any, field: str = "share_with_organizations") -> Problems:
+    """AWS Organizations organization ARNs."""
+    return _id_list(
+        value,
+        field,
+        ORGANIZATION_ARN,
+        "arn:aws:organizations::123456789012:organization/o-abc1234567",
+    )
+
+
+def check_ou_arns(value: Any, field: str = "share_with_organizational_units") -> Problems:
+    """AWS Organizations organizational unit ARNs."""
+    return _id_list(
+        value,
+        field,
+        OU_ARN,
+        "arn:aws:organizations::123456789012:ou/o-abc1234567/ou-ab12-cdef3456",
+    )
+
+
+def known_regions() -> frozenset[str]:
+    """Every EC2 region botocore knows, in every partition."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("ec2", partition_name=partition))
+    return frozenset(regions)
+
+
+def check_copy_regions(value: Any, home_region: Any, field: str = "copy_to_regions") -> Problems:
+    """A map of region -> KMS key (ARN in that region, key id, alias, or empty)."""
+    if value is None:
+        return []
+    if not isinstance(value, Mapping):
+        return [
+            InvalidInputError(
+                field, value, 'expected a map of region to KMS key, e.g. {"eu-west-1": null}'
+            )
+        ]
+    problems: Problems = []
+    regions = known_regions()
+    for region, kms_key in value.items():
+        where = f"{field}.{region}"
+        if not isinstance(region, str) or region not in regions:
+            problems.append(
+                InvalidInputError(where, region, "not an AWS region; use a name like eu-west-1")
+            )
+            continue
+        if region == home_region:
+            problems.append(
+                InvalidInputError(
+                    where, region, "this is the bake's own region; list other regions only"
+                )
+            )
+        if kms_key in (None, ""):
+            continue
+        arn = KMS_ARN.match(kms_key) if isinstance(kms_key, str) else None
+        if arn is None and not (isinstance(kms_key, str) and KMS_ID.match(kms_key)):
+            problems.append(
+                InvalidInputError(where, kms_key, "expected a KMS key ARN, key id or alias/name")
+            )
+        elif arn is not None and arn.group(1) != region:
+            problems.append(
+                InvalidInputError(
+                    where,
+                    kms_key,
+                    f"the key is in {arn.group(1)}; a copy to {region} needs a key in {region}",
+                )
+            )
+    return problems
+
+
+def check_days(value: Any, field: str, *, maximum: float = MAX_DEPRECATE_DAYS) -> Problems:
+    """A number of days > 0 (None: not set)."""
+    if value is None:
+        return []
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return [InvalidInputError(field, value, "expected a number of days")]
+    if not 0 < value <= maximum:
+        return [
+            InvalidInputError(field, value, f"expected more than 0 and at most {maximum:g} days")
+        ]
+    return []
