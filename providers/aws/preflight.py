@@ -226,34 +226,63 @@ def _stop_hazards(
     return problems
 
 
-def _hold(req: PreflightRequest, note: Mapping[str, str], now: datetime) -> tuple[str, bool]:
-    """Whether another bake's stop note blocks this bake: (what to say, refused?)."""
-    holder = note[tags.STOPPED_BY]
-    restore = note.get(tags.RESTORE_STATE, "running")
-    raw_until = note.get(tags.HELD_UNTIL)
-    until = tags.parse_stamp(raw_until) if raw_until else None
+@dataclass(frozen=True)
+class Hold:
+    """Another bake's stop note on the instance: who holds it, until when, what to restore."""
+
+    holder: str
+    restore_state: str
+    until: datetime | None  # None: no expiry written (an older Bakery's note)
+    until_text: str = ""
+
+    def active(self, now: datetime) -> bool:
+        """Still held: the expiry is ahead, or unknown (the safe side)."""
+        return self.until is None or self.until > now
+
+
+def foreign_hold(instance_tags: Mapping[str, str], bake_id: str) -> Hold | None:
+    """The stop note of a bake other than ``bake_id``, if the instance carries one.
+
+    The one rule for "another bake holds this instance": check refuses while the hold
+    is ``active``; create waits for it to clear (bounded) and takes over a stale one.
+    """
+    holder = instance_tags.get(tags.STOPPED_BY)
+    if not holder or holder == bake_id:
+        return None
+    raw = instance_tags.get(tags.HELD_UNTIL, "")
+    return Hold(
+        holder=holder,
+        restore_state=instance_tags.get(tags.RESTORE_STATE, "running"),
+        until=tags.parse_stamp(raw) if raw else None,
+        until_text=raw,
+    )
+
+
+def _hold_finding(instance_id: str, hold: Hold, now: datetime) -> tuple[str, bool]:
+    """What to say about another bake's hold, and whether check refuses."""
     clear = (
-        f"`aws ec2 delete-tags --resources {req.instance_id} --tags Key={tags.STOPPED_BY} "
+        f"`aws ec2 delete-tags --resources {instance_id} --tags Key={tags.STOPPED_BY} "
         f"Key={tags.RESTORE_STATE} Key={tags.HELD_UNTIL}`"
     )
-    if until is None:
+    if hold.until is None:
         return (
-            f"{req.instance_id} carries a stop note of bake {holder} with no expiry, so "
+            f"{instance_id} carries a stop note of bake {hold.holder} with no expiry, so "
             "it may still be baking (another stack, or an older Bakery); wait for that "
-            f"bake, or if none runs, put the instance back in {restore!r} and clear the "
-            f"note with {clear}",
+            f"bake, or if none runs, put the instance back in {hold.restore_state!r} and "
+            f"clear the note with {clear}",
             True,
         )
-    if until > now:
+    if hold.active(now):
         return (
-            f"{req.instance_id} is held by bake {holder} (another stack or run) until "
-            f"{raw_until}; run this bake after it finishes (at create, a bake waits for "
-            "the note to clear)",
+            f"{instance_id} is held by bake {hold.holder} (another stack or run) until "
+            f"{hold.until_text}; run this bake after it finishes (at create, a bake waits "
+            "for the note to clear)",
             True,
         )
     return (
-        f"stale stop note of bake {holder} on {req.instance_id} (expired {raw_until}): "
-        f"this bake will take it over and leave the instance {restore}",
+        f"stale stop note of bake {hold.holder} on {instance_id} (expired "
+        f"{hold.until_text}): this bake will take it over and leave the instance "
+        f"{hold.restore_state}",
         False,
     )
 
@@ -295,9 +324,9 @@ def preflight_bake(
         )
     if req.consistency == "stop" and state in _WILL_STOP_STATES:
         problems += _stop_hazards(ec2, autoscaling, req, instance)
-    note = tags.to_dict(instance.get("Tags"))
-    if note.get(tags.STOPPED_BY) and note[tags.STOPPED_BY] != req.bake_id:
-        said, refused = _hold(req, note, now())
+    hold = foreign_hold(tags.to_dict(instance.get("Tags")), req.bake_id)
+    if hold is not None:
+        said, refused = _hold_finding(req.instance_id, hold, now())
         if refused:
             problems.append(InstanceHeldError("instance_id", req.instance_id, said))
         else:

@@ -29,6 +29,7 @@ from providers.aws.preflight import (
     PreflightReport,
     PreflightRequest,
     aws_problem,
+    foreign_hold,
     plan_line,
     preflight_bake,
     wait_for_pending_volume_snapshots,
@@ -435,3 +436,17 @@ def test_aws_problem_answer_that_is_not_aws_is_a_clear_problem() -> None:
     assert "https://ec2.us-east-1.amazonaws.com (region us-east-1) did not answer as AWS" in str(
         problem
     )
+
+
+def test_foreign_hold_is_the_one_rule_for_another_bakes_note() -> None:
+    later = tags.stamp(NOW + timedelta(minutes=5))
+    note = {tags.STOPPED_BY: "other", tags.RESTORE_STATE: "stopped", tags.HELD_UNTIL: later}
+
+    hold = foreign_hold(note, BAKE_ID)
+
+    assert hold is not None and hold.holder == "other" and hold.restore_state == "stopped"
+    assert hold.active(NOW) and not hold.active(NOW + timedelta(minutes=6))
+    assert foreign_hold(note, "other") is None  # its own note: a retry resumes it
+    assert foreign_hold({}, BAKE_ID) is None
+    undated = foreign_hold({tags.STOPPED_BY: "other"}, BAKE_ID)
+    assert undated is not None and undated.active(NOW + timedelta(days=365))
