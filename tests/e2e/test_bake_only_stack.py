@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from providers.aws import tags
-from tests.conftest import FAKE_ENV
+from tests.conftest import FAKE_ENV, REGION, closed_endpoint
 from tests.e2e.conftest import Aws
 from tests.e2e.pulumi_cli import (
     BAKED_IMAGE_NAME,
@@ -61,6 +61,46 @@ def test_preview_new_stack_lists_baked_image_create_and_touches_nothing(
     assert aws.images() == []
     assert aws.snapshots() == []
     assert stack.resources() == []
+
+
+def test_preview_instance_store_golden_with_stop_fails_with_the_fix_and_touches_nothing(
+    stack: Stack, aws: Aws
+) -> None:
+    """A pre-flight refusal reaches the real CLI as a failed preview."""
+    hazard = aws.ec2.run_instances(
+        ImageId="ami-0abcdef1234567890",
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="m5d.large",
+        BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8}}],
+    )["Instances"][0]["InstanceId"]
+    stack.config_set("bakery:bake.instance_id", hazard)
+
+    result = stack.preview("--diff")
+
+    assert result.returncode != 0, result.output
+    assert "has 75 GB of instance-store volumes" in result.output, result.output
+    assert "allow_instance_store_loss: true" in result.output
+    assert (
+        aws.ec2.describe_instances(InstanceIds=[hazard])["Reservations"][0]["Instances"][0][
+            "State"
+        ]["Name"]
+        == "running"
+    )
+    assert aws.images() == [] and aws.snapshots() == []
+
+
+def test_preview_unreachable_endpoint_fails_with_one_line_naming_it(stack: Stack, aws: Aws) -> None:
+    """No AWS at preview: a failed preview naming endpoint and region, not a pass
+    (python -m bench.preview_unreachable prints the time it takes)."""
+    endpoint = closed_endpoint()
+    stack.config_set("bakery:bake.endpoint_url", endpoint)
+
+    result = stack.preview()
+
+    assert result.returncode != 0, result.output
+    assert f"cannot reach AWS at {endpoint} (region {REGION})" in result.output, result.output
+    assert "skipped AWS checks" not in result.output
 
 
 def test_up_bakes_image_and_exports_its_id(stack: Stack, aws: Aws) -> None:
