@@ -46,11 +46,22 @@ if config.bake is not None:
             keep_previous=bake.keep_previous,
             retain_on_delete=bake.retain_on_delete,
             timeouts=dict(bake.timeouts) or None,
+            deprecate_after_days=bake.deprecate_after_days,
+            deregistration_protection=bake.deregistration_protection,
+            deregistration_protection_cooldown=bake.deregistration_protection_cooldown,
+            share_with_accounts=list(bake.share_with_accounts),
+            share_with_organizations=list(bake.share_with_organizations),
+            share_with_organizational_units=list(bake.share_with_organizational_units),
+            copy_to_regions=dict(bake.copy_to_regions),
+            snapshot_tags=dict(bake.snapshot_tags),
+            prune_shared=bake.prune_shared,
+            keep_launched_within_days=bake.keep_launched_within_days,
         ),
     )
     image_id, snapshot_ids = baked.image_id, baked.snapshot_ids
     pulumi.export("source_instance_id", baked.source_instance_id)
     pulumi.export("downtime_seconds", baked.downtime_seconds)
+    pulumi.export("image_ids", baked.image_ids)
     if promotion.share_with_accounts:
         PromotedImage(
             "image",

@@ -27,6 +27,63 @@ class BakeConfig:
     retain_on_delete: bool = False
     timeouts: Mapping[str, float] = field(default_factory=dict)
     endpoint_url: str | None = None
+    deprecate_after_days: float | None = None
+    deregistration_protection: bool = False
+    deregistration_protection_cooldown: bool = False
+    share_with_accounts: tuple[str, ...] = ()
+    share_with_organizations: tuple[str, ...] = ()
+    share_with_organizational_units: tuple[str, ...] = ()
+    copy_to_regions: Mapping[str, str | None] = field(default_factory=dict)
+    snapshot_tags: Mapping[str, str] = field(default_factory=dict)
+    prune_shared: bool = False
+    keep_launched_within_days: float | None = None
+
+
+def _lifecycle(r: Reader) -> dict[str, Any]:
+    """The lifecycle keys (providers/lifecycle.py), each checked by validation's rule."""
+    problems = r.problems
+    values = {name: r.get(f"bake.{name}") for name in LIFECYCLE_KEYS}
+    problems += validation.check_account_ids(
+        values["share_with_accounts"], key("bake.share_with_accounts")
+    )
+    problems += validation.check_organization_arns(
+        values["share_with_organizations"], key("bake.share_with_organizations")
+    )
+    problems += validation.check_ou_arns(
+        values["share_with_organizational_units"], key("bake.share_with_organizational_units")
+    )
+    # The bake's own region is refused by the provider's check (it knows the region).
+    problems += validation.check_copy_regions(
+        values["copy_to_regions"], None, key("bake.copy_to_regions")
+    )
+    problems += validation.check_tags(values["snapshot_tags"], key("bake.snapshot_tags"))
+    problems += validation.check_days(
+        values["deprecate_after_days"], key("bake.deprecate_after_days")
+    )
+    problems += validation.check_days(
+        values["keep_launched_within_days"], key("bake.keep_launched_within_days"), maximum=36500
+    )
+    for name in (
+        "share_with_accounts",
+        "share_with_organizations",
+        "share_with_organizational_units",
+    ):
+        values[name] = tuple(values[name])
+    return values
+
+
+LIFECYCLE_KEYS = (
+    "deprecate_after_days",
+    "deregistration_protection",
+    "deregistration_protection_cooldown",
+    "share_with_accounts",
+    "share_with_organizations",
+    "share_with_organizational_units",
+    "copy_to_regions",
+    "snapshot_tags",
+    "prune_shared",
+    "keep_launched_within_days",
+)
 
 
 def load_bake(r: Reader) -> BakeConfig:
@@ -61,4 +118,5 @@ def load_bake(r: Reader) -> BakeConfig:
         retain_on_delete=r.get("bake.retain_on_delete"),
         timeouts={k: float(v) for k, v in timeouts.items() if isinstance(v, int | float)},
         endpoint_url=endpoint_url,
+        **_lifecycle(r),
     )

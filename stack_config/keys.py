@@ -63,6 +63,32 @@ KEYS: dict[str, Key] = {
     "bake.endpoint_url": Key(
         "str", None, "A local AWS endpoint (moto) for the bake; never set for real AWS"
     ),
+    "bake.deprecate_after_days": Key(
+        "number", None, "Deprecate each AMI this many days after its bake (at most 3650)"
+    ),
+    "bake.deregistration_protection": Key(
+        "bool", False, "Protect the AMI from deregistration (Bakery lifts it before it prunes)"
+    ),
+    "bake.deregistration_protection_cooldown": Key(
+        "bool", False, "With protection: it holds 24 hours after it is turned off"
+    ),
+    "bake.share_with_accounts": Key(
+        "list", [], "Account ids (quoted) that may launch the AMI and use its snapshots"
+    ),
+    "bake.share_with_organizations": Key("list", [], "Organization ARNs that may launch the AMI"),
+    "bake.share_with_organizational_units": Key("list", [], "OU ARNs that may launch the AMI"),
+    "bake.copy_to_regions": Key(
+        "map", {}, "Region -> KMS key (or `null`) to copy each AMI to; copies go with their source"
+    ),
+    "bake.snapshot_tags": Key(
+        "map", {}, "Tags on the snapshots only (besides `tags` and the volumes' own tags)"
+    ),
+    "bake.prune_shared": Key(
+        "bool", False, "Let retention prune shared AMIs (their users' launches are not visible)"
+    ),
+    "bake.keep_launched_within_days": Key(
+        "number", None, "Keep retired AMIs that launched an instance within this many days"
+    ),
     "promote.from_stack": Key(
         "str", None, "Take `image_id` from this stack (`org/bakery/staging`) instead of baking"
     ),

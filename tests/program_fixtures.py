@@ -114,6 +114,7 @@ class ProgramMocks(pulumi.runtime.Mocks):
                 name=f"{args.name}-0123456789",
                 source_instance_id=args.inputs["instance_id"],
                 downtime_seconds=42.0,
+                image_ids={str(args.inputs.get("region")): BAKED_AMI},
             )
             return BAKED_AMI, outs
         if args.typ.endswith(":FleetIdentity"):  # its check makes the id
