@@ -145,6 +145,7 @@ def check_args(args: ImageFleetArgs) -> list[InvalidInputError]:
         timeout_s=args.rollout_timeout_s,
         prefs=args.refresh,
         http_tokens=args.metadata_http_tokens,
+        image_id=args.image_id,
     )
     problems += check_overrides(
         args.launch_template_args, PROTECTED_TEMPLATE_KEYS, "launch_template_args"

@@ -383,6 +383,7 @@ def check_fleet(
     timeout_s: float,
     prefs: RefreshPreferences,
     http_tokens: str | None = None,
+    image_id: object = None,
     prefix: str = "",
 ) -> list[InvalidInputError]:
     """Every problem with a fleet's shape and rollout, each naming the field and the fix.
@@ -428,6 +429,20 @@ def check_fleet(
             "metadata_http_tokens",
             http_tokens,
             'give "required" (IMDSv2 only, the default) or "optional" (IMDSv1 allowed)',
+        )
+    if (
+        isinstance(image_id, str)
+        and image_id.startswith("resolve:ssm:")
+        and rollout == "rolling"
+        and prefs.auto_rollback
+    ):
+        # RefreshPreferences: rollback is not supported when the launch template's
+        # ImageId is a Systems Manager parameter.
+        bad(
+            "image_id",
+            image_id,
+            "auto-rollback is not supported with an SSM parameter as the image; give the "
+            "AMI id (e.g. a BakedImage's image_id) or set auto_rollback to false",
         )
     planned = desired if desired is not None else min_size
     sizes_ok = not problems

@@ -268,6 +268,11 @@ def test_image_fleet_outputs_name_group_template_and_image(pulumi_mocks: Recordi
             "ending at 100",
         ),
         ({"launch": "lc"}, "launch", '"template"'),
+        (
+            {"image_id": "resolve:ssm:/golden/latest"},
+            "image_id",
+            "auto-rollback is not supported with an SSM parameter",
+        ),
     ],
 )
 def test_image_fleet_bad_input_fails_at_preview_naming_the_field(

@@ -49,8 +49,10 @@ And three fidelity fixes moto needs for rollouts:
   Unhealthy: a stand-in for an image whose instances fail EC2/ELB health checks
   (moto's instances are always Healthy).
 
-Group health, target health, scaling activities and delete refusal live in
-``asg_health.py``; ``installed()`` here installs that too. Divergences that remain:
+How a step replaces instances (batches, warm-up, checkpoints, standby/protected,
+alarms) lives in ``refresh_batches.py``; group health, target health, scaling
+activities and delete refusal in ``asg_health.py``; ``installed()`` here installs
+that too. Divergences that remain:
 time is a script (statuses step per DescribeInstanceRefreshes), so warm-up and
 delays are counted, not waited; batches launch or terminate all at once; a scripted
 refresh replaces instances only on entering InProgress/Baking/Successful.
@@ -60,24 +62,36 @@ Patches classes, so it works in process (mock_aws) and in a ThreadedMotoServer.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from moto.autoscaling.exceptions import AutoscalingClientError, ValidationError
 from moto.autoscaling.models import AutoScalingBackend, FakeAutoScalingGroup, InstanceState
 from moto.autoscaling.responses import AutoScalingResponse
-from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.responses import ActionResult
 
-from tests.moto_ext import asg_health
+from tests.moto_ext import asg_health, refresh_batches
+from tests.moto_ext.refresh_batches import (
+    ACTIVE,
+    Refresh,
+    alarm_in_alarm,
+    capacity_seen,
+    group_spec,
+    refreshes,
+    replace_in_batches,
+    replace_instances,
+    runs,
+    simulated_seconds,
+    stale_instances,
+    use,
+)
 
-ACTIVE = frozenset({"Pending", "InProgress", "Baking", "Cancelling", "RollbackInProgress"})
+__all__ = ["capacity_seen", "mark_unhealthy", "script_next_refresh", "simulated_seconds"]
 UNHEALTHY_REASON = "Instances launched with the desired configuration failed their health checks"
 
 
@@ -126,19 +140,6 @@ class Script:
 
 _SCRIPTS: dict[str, deque[Script]] = {}
 _UNHEALTHY_IMAGES: set[str] = set()
-_CAPACITY: dict[str, list[int]] = {}
-_SECONDS: dict[str, float] = {}
-DEFAULT_CHECKPOINT_DELAY_S = 3600
-
-
-def capacity_seen(group: str) -> list[int]:
-    """Every InService count of ``group`` the refresh model went through, in order."""
-    return list(_CAPACITY.get(group, []))
-
-
-def simulated_seconds(group: str) -> float:
-    """The warm-ups and checkpoint delays the refreshes of ``group`` would have waited."""
-    return _SECONDS.get(group, 0.0)
 
 
 def script_next_refresh(
@@ -153,228 +154,7 @@ def mark_unhealthy(image_id: str) -> None:
     _UNHEALTHY_IMAGES.add(image_id)
 
 
-@dataclass
-class _Refresh:
-    refresh_id: str
-    group: str
-    preferences: dict[str, Any]
-    desired: dict[str, Any] | None
-    previous: dict[str, Any]
-    steps: deque[str]
-    reason: str
-    rollback_reason: str
-    status: str = "Pending"
-    status_reason: str = ""
-    start: datetime = field(default_factory=lambda: datetime.now(UTC))
-    end: datetime | None = None
-    total: int = 0
-    launched: set[str] = field(default_factory=set)
-    rollback: dict[str, Any] | None = None
-    percentage: int = 0  # frozen when the refresh leaves the active states
-    replaced: int = 0
-    checkpoints: set[int] = field(default_factory=set)
-
-    def describe(self, group: FakeAutoScalingGroup | None) -> dict[str, Any]:
-        to_update = 0
-        if group is not None and self.desired and self.status in ACTIVE:
-            to_update = sum(1 for s in group.instance_states if not _runs(s, self.desired))
-        if self.status == "Successful":
-            self.percentage = 100
-        elif self.status in ACTIVE and self.total:
-            self.percentage = math.floor(100 * (self.total - to_update) / self.total)
-        out: dict[str, Any] = {
-            "InstanceRefreshId": self.refresh_id,
-            "AutoScalingGroupName": self.group,
-            "Status": self.status,
-            "StatusReason": self.status_reason,
-            "StartTime": self.start,
-            "PercentageComplete": self.percentage,
-            "InstancesToUpdate": to_update,
-            "Preferences": self.preferences,
-            "Strategy": "Rolling",
-        }
-        if self.end is not None:
-            out["EndTime"] = self.end
-        if self.desired:
-            out["DesiredConfiguration"] = {"LaunchTemplate": self.desired}
-        if self.rollback is not None:
-            out["RollbackDetails"] = self.rollback
-        return out
-
-
-def _refreshes(backend: AutoScalingBackend) -> dict[str, list[_Refresh]]:
-    return backend.__dict__.setdefault("_bakery_instance_refreshes", {})
-
-
-def _group_spec(group: FakeAutoScalingGroup) -> dict[str, Any]:
-    """The group's launch configuration or template reference, as AWS shows it."""
-    if group.ec2_launch_template is not None:
-        return {
-            "LaunchTemplate": {
-                "LaunchTemplateId": group.ec2_launch_template.id,
-                "LaunchTemplateName": group.ec2_launch_template.name,
-                "Version": str(group.launch_template_version),
-            }
-        }
-    return {"LaunchConfigurationName": getattr(group, "launch_configuration_name", None)}
-
-
-def _runs(state: InstanceState, spec: dict[str, Any]) -> bool:
-    mine = getattr(state, "_bakery_launched_from", None) or {}
-    if "LaunchTemplate" in mine:
-        lt = mine["LaunchTemplate"]
-        return bool(
-            lt["LaunchTemplateId"] == spec.get("LaunchTemplateId")
-            and lt["Version"] == str(spec.get("Version"))
-        )
-    return bool(mine.get("LaunchConfigurationName") == spec.get("LaunchConfigurationName"))
-
-
-def _use(group: FakeAutoScalingGroup, spec: dict[str, Any]) -> None:
-    """Point the group at a launch template spec or a launch configuration name."""
-    if spec.get("LaunchConfigurationName"):
-        name = spec["LaunchConfigurationName"]
-        group.launch_config = group.autoscaling_backend.launch_configurations[name]
-        group.launch_configuration_name = name
-        group.ec2_launch_template = None
-        return
-    group.launch_config = None  # type: ignore[assignment]
-    group.__dict__.pop("launch_configuration_name", None)
-    lt = spec.get("LaunchTemplate", spec)
-    group._set_launch_configuration(
-        "", {"LaunchTemplateId": lt["LaunchTemplateId"], "Version": str(lt["Version"])}, None
-    )
-
-
-def _in_service(group: FakeAutoScalingGroup) -> int:
-    return sum(1 for s in group.instance_states if s.lifecycle_state == "InService")
-
-
-def _note_capacity(group: FakeAutoScalingGroup) -> None:
-    _CAPACITY.setdefault(group.name, []).append(_in_service(group))
-
-
-def _replace(
-    group: FakeAutoScalingGroup,
-    states: list[InstanceState],
-    spec: dict[str, Any],
-    *,
-    launch_first: bool = False,
-) -> set[str]:
-    """Replace ``states`` with as many instances from ``spec``, in the order asked."""
-    if not states:
-        return set()
-    saved = _group_spec(group)
-    gone = {s.instance.id for s in states}
-    before = {s.instance.id for s in group.instance_states}
-
-    def terminate() -> None:
-        group.instance_states = [s for s in group.instance_states if s.instance.id not in gone]
-        group.autoscaling_backend.ec2_backend.terminate_instances(list(gone))
-        _note_capacity(group)
-
-    def launch() -> None:
-        _use(group, spec)
-        try:
-            group.replace_autoscaling_group_instances(len(gone), group.get_propagated_tags())
-        finally:
-            _use(group, saved)
-        asg_health.register_new_instances(group)
-        _note_capacity(group)
-
-    if launch_first:
-        launch()
-        terminate()
-    else:
-        terminate()
-        launch()
-    return {s.instance.id for s in group.instance_states} - before
-
-
-def _batches(
-    group: FakeAutoScalingGroup,
-    refresh: _Refresh,
-    states: list[InstanceState],
-    spec: dict[str, Any],
-    *,
-    first_only: bool = False,
-) -> set[str]:
-    """Replace ``states`` batch by batch, as the min/max healthy range allows."""
-    prefs = refresh.preferences
-    desired = max(1, int(group.desired_capacity or len(group.instance_states) or 1))
-    low = int(prefs.get("MinHealthyPercentage", 90))
-    high = int(prefs.get("MaxHealthyPercentage", 100))
-    keep = math.ceil(desired * low / 100)
-    if high > 100:
-        size, launch_first = max(1, math.floor(desired * high / 100) - desired), True
-    else:
-        size, launch_first = max(1, desired - keep), False
-    warmup = prefs.get("InstanceWarmup")
-    if warmup is None:
-        warmup = getattr(group, "default_instance_warmup", None) or group.health_check_grace_period
-    launched: set[str] = set()
-    for start in range(0, len(states), size):
-        launched |= _replace(group, states[start : start + size], spec, launch_first=launch_first)
-        _SECONDS[group.name] = _SECONDS.get(group.name, 0.0) + float(warmup or 0)
-        refresh.replaced += len(states[start : start + size])
-        for point in prefs.get("CheckpointPercentages") or []:
-            if (
-                point not in refresh.checkpoints
-                and refresh.total
-                and (100 * refresh.replaced / refresh.total >= int(point))
-            ):
-                refresh.checkpoints.add(point)
-                delay = prefs.get("CheckpointDelay", DEFAULT_CHECKPOINT_DELAY_S)
-                _SECONDS[group.name] = _SECONDS.get(group.name, 0.0) + float(delay)
-        if first_only:
-            break
-    return launched
-
-
-def _held(state: InstanceState, refresh: _Refresh) -> str | None:
-    """Which preference governs an instance the refresh would replace, if any."""
-    if state.lifecycle_state == "Standby":
-        return "StandbyInstances"
-    if getattr(state, "protected_from_scale_in", False):
-        return "ScaleInProtectedInstances"
-    return None
-
-
-def _stale(group: FakeAutoScalingGroup, refresh: _Refresh) -> tuple[list[InstanceState], list[str]]:
-    """The instances to replace now, and the reasons a Wait preference holds others."""
-    spec = refresh.desired or {}
-    skip = refresh.preferences.get("SkipMatching", False)
-    todo: list[InstanceState] = []
-    waiting: list[str] = []
-    for state in group.instance_states:
-        if state.instance.id in refresh.launched:
-            continue
-        if skip and _runs(state, spec):
-            continue
-        held = _held(state, refresh)
-        choice = refresh.preferences.get(held, "Wait") if held else "Terminate"
-        if choice == "Ignore":
-            continue
-        if choice == "Wait":
-            waiting.append(f"{state.instance.id} ({held})")
-            continue
-        todo.append(state)
-    return todo, waiting
-
-
-def _alarm_in_alarm(backend: AutoScalingBackend, refresh: _Refresh) -> str | None:
-    names = (refresh.preferences.get("AlarmSpecification") or {}).get("Alarms") or []
-    if not names:
-        return None
-    watch = cloudwatch_backends[backend.account_id][backend.region_name]
-    for name in names:
-        alarm = watch.alarms.get(name)
-        if alarm is not None and alarm.state_value == "ALARM":
-            return str(name)
-    return None
-
-
-def _enter(backend: AutoScalingBackend, refresh: _Refresh, status: str, script: Script) -> None:
+def _enter(backend: AutoScalingBackend, refresh: Refresh, status: str, script: Script) -> None:
     group = backend.autoscaling_groups.get(refresh.group)
     refresh.status = status
     now = datetime.now(UTC)
@@ -382,11 +162,11 @@ def _enter(backend: AutoScalingBackend, refresh: _Refresh, status: str, script: 
     if group is None:
         refresh.status, refresh.status_reason, refresh.end = "Failed", "Group deleted", now
         return
-    stale, waiting = _stale(group, refresh) if desired else ([], [])
+    stale, waiting = stale_instances(group, refresh) if desired else ([], [])
     if status == "InProgress" and desired and not refresh.launched and stale:
-        refresh.launched |= _batches(group, refresh, stale, desired, first_only=True)
+        refresh.launched |= replace_in_batches(group, refresh, stale, desired, first_only=True)
     elif status in ("Baking", "Successful") and desired:
-        refresh.launched |= _batches(group, refresh, stale, desired)
+        refresh.launched |= replace_in_batches(group, refresh, stale, desired)
         if waiting:
             refresh.status, refresh.end = "Failed", now
             refresh.status_reason = (
@@ -396,7 +176,7 @@ def _enter(backend: AutoScalingBackend, refresh: _Refresh, status: str, script: 
             refresh.steps.clear()
             return
         if status == "Successful":
-            _use(group, desired)
+            use(group, desired)
             refresh.end = now
     elif status == "RollbackInProgress":
         refresh.rollback = {
@@ -408,9 +188,9 @@ def _enter(backend: AutoScalingBackend, refresh: _Refresh, status: str, script: 
         }
         refresh.status_reason = script.reason or UNHEALTHY_REASON
     elif status == "RollbackSuccessful":
-        back = [s for s in group.instance_states if not _runs(s, _flat(refresh.previous))]
-        _replace(group, back, refresh.previous, launch_first=True)
-        _use(group, refresh.previous)
+        back = [s for s in group.instance_states if not runs(s, _flat(refresh.previous))]
+        replace_instances(group, back, refresh.previous, launch_first=True)
+        use(group, refresh.previous)
         if refresh.rollback is not None:
             refresh.rollback["PercentageCompleteOnRollback"] = 100
             refresh.rollback["InstancesToUpdateOnRollback"] = 0
@@ -431,9 +211,9 @@ def _flat(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _advance(backend: AutoScalingBackend, group_name: str) -> None:
-    for refresh in _refreshes(backend).get(group_name, []):
+    for refresh in refreshes(backend).get(group_name, []):
         if refresh.status in ACTIVE and refresh.steps:
-            alarm = _alarm_in_alarm(backend, refresh)
+            alarm = alarm_in_alarm(backend, refresh)
             if alarm and refresh.status not in ("RollbackInProgress", "Cancelling"):
                 reason = f"CloudWatch alarm {alarm} is in ALARM state"
                 refresh.reason = refresh.rollback_reason = reason
@@ -497,13 +277,13 @@ def _start_instance_refresh(self: AutoScalingResponse) -> ActionResult:
     if auto_rollback and (
         desired is None
         or not _explicit(desired["Version"])
-        or not _explicit(_group_spec(group).get("LaunchTemplate", {}).get("Version", "0"))
+        or not _explicit(group_spec(group).get("LaunchTemplate", {}).get("Version", "0"))
     ):
         raise ValidationError(
             "AutoRollback needs a DesiredConfiguration and explicit launch template "
             "versions (not $Latest or $Default)"
         )
-    runs = _refreshes(backend).setdefault(name, [])
+    runs = refreshes(backend).setdefault(name, [])
     if any(r.status in ACTIVE for r in runs):
         raise InstanceRefreshInProgressError()
     queued = _SCRIPTS.get(name)
@@ -511,12 +291,12 @@ def _start_instance_refresh(self: AutoScalingResponse) -> ActionResult:
     steps = script.statuses if script else _default_steps(backend, desired, auto_rollback)
     if not script and int(prefs.get("BakeTime") or 0) > 0 and steps[-1] == "Successful":
         steps = [*steps[:-1], "Baking", "Successful"]
-    refresh = _Refresh(
+    refresh = Refresh(
         refresh_id=str(uuid.uuid4()),
         group=name,
         preferences={"MinHealthyPercentage": int(healthy), **prefs},
         desired=desired,
-        previous=_group_spec(group),
+        previous=group_spec(group),
         steps=deque(steps),
         reason=script.reason if script else "",
         rollback_reason=script.rollback_reason if script else "",
@@ -534,14 +314,14 @@ def _describe_instance_refreshes(self: AutoScalingResponse) -> ActionResult:
     group = backend.autoscaling_groups.get(name)
     found = [
         r.describe(group)
-        for r in _refreshes(backend).get(name, [])
+        for r in refreshes(backend).get(name, [])
         if not wanted or r.refresh_id in wanted
     ]
     return ActionResult({"InstanceRefreshes": found})
 
 
-def _active(backend: AutoScalingBackend, name: str) -> _Refresh:
-    for refresh in _refreshes(backend).get(name, []):
+def _active(backend: AutoScalingBackend, name: str) -> Refresh:
+    for refresh in refreshes(backend).get(name, []):
         if refresh.status in ACTIVE:
             return refresh
     raise ActiveInstanceRefreshNotFoundError(name)
@@ -583,7 +363,7 @@ def _replace_instances(
 ) -> None:
     before = {id(s) for s in self.instance_states}
     _original_replace(self, count_needed, propagated_tags)
-    launched_from = _group_spec(self)
+    launched_from = group_spec(self)
     for state in self.instance_states:
         if id(state) in before:
             continue
@@ -643,5 +423,4 @@ def _refresh_model() -> Iterator[None]:
         AutoScalingBackend.delete_launch_configuration = _original_delete_lc  # type: ignore[method-assign]
         _SCRIPTS.clear()
         _UNHEALTHY_IMAGES.clear()
-        _CAPACITY.clear()
-        _SECONDS.clear()
+        refresh_batches.reset()
