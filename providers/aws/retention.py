@@ -200,10 +200,19 @@ def plan_lines(
         if uses.get(image_id):
             lines.append(str(Kept(image_id, _in_use(uses[image_id]), region)))
             continue
-        note = "" if image_id == in_state else " (retired, not in the Pulumi state)"
+        note = "" if image_id == in_state or not in_state else " (retired, not in the Pulumi state)"
         snaps = ", ".join(image_snapshot_ids(ec2, image)) or "no snapshots"
         lines.append(f"will remove {image_id}{where}{note} and snapshots {snaps}")
     return lines
+
+
+def _copy_plan(
+    ec2: Any, autoscaling: Any, region: str, lineage: str, policy: UsePolicy, now: Now
+) -> list[str]:
+    """The destroy plan for the lineage's copies in one region."""
+    found = find_images(ec2, tags.LINEAGE, lineage)
+    uses = image_uses(ec2, autoscaling, found, policy=policy, now=now())
+    return plan_lines(ec2, found, uses, in_state="", region=region)
 
 
 def release_image(
@@ -255,6 +264,9 @@ def release_image(
         uses = image_uses(ec2, autoscaling, everything, policy=policy, now=now())
         for line in plan_lines(ec2, everything, uses, in_state=image_id):
             log(line)
+        for region, clients in sorted((copies or {}).items()):
+            for line in _copy_plan(clients.ec2, clients.autoscaling, region, lineage, policy, now):
+                log(line)
         _prune(ec2, autoscaling, everything, policy=policy, now=now, tally=tally, uses=uses)
         logged = {i for i, why in uses.items() if why}
         keep = {k.image_id for k in tally.kept}

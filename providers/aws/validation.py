@@ -23,8 +23,10 @@ IMAGE_NAME_CHAR = re.compile(r"[A-Za-z0-9()\[\] ./\-'@_]")
 REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 MAX_DESCRIPTION = 255
 MAX_TAGS = 50
-# Bakery writes up to this many tags of its own on an image.
-BAKERY_TAG_COUNT = 6
+# Bakery writes up to this many tags of its own on an image: bake-id, lineage,
+# source-instance, baked-at, downtime-seconds, retired-at, deregistration-protection and
+# (on a copy) copy-of. Each promoting stack's hold adds one more.
+BAKERY_TAG_COUNT = 8
 TIMEOUT_KEYS = ("instance", "snapshots", "image")
 
 Problems = list[InvalidInputError]

@@ -227,7 +227,7 @@ def test_create_tags_snapshots_with_snapshot_tags_and_volume_tags(ec2: Any, gold
 
 
 def test_copy_to_another_region_is_tagged_output_and_removed_with_its_source(
-    ec2: Any, golden: str, calls: CallRecorder
+    ec2: Any, golden: str, calls: CallRecorder, capsys: pytest.CaptureFixture[str]
 ) -> None:
     key = f"arn:aws:kms:{COPY_REGION}:123456789012:key/abc-1"
     provider, outs = _created(golden, copy_to_regions={COPY_REGION: key})
@@ -244,8 +244,13 @@ def test_copy_to_another_region_is_tagged_output_and_removed_with_its_source(
     assert copy_tags[tags.BAKE_ID] == outs["bake_id"]
     assert copy_tags[tags.LINEAGE] == LINEAGE
 
+    capsys.readouterr()
     provider.delete(outs["image_id"], outs)  # destroy
 
+    log = capsys.readouterr().err
+    assert f"will remove {outs['image_id']} and snapshots" in log
+    assert f"will remove {copy_id} in {COPY_REGION} and snapshots" in log
+    assert log.index(f"will remove {copy_id}") < log.index("deregistered")
     assert ec2.describe_images(Owners=["self"])["Images"] == []
     assert remote.describe_images(Owners=["self"])["Images"] == []
 
