@@ -77,6 +77,16 @@ def _created(golden: str, **overrides: Any) -> tuple[BakedImageProvider, dict[st
         ({"deprecate_after_days": 4000}, "deprecate_after_days", "3650"),
         ({"deregistration_protection": "yes"}, "deregistration_protection", "true or false"),
         ({"keep_launched_within_days": 0}, "keep_launched_within_days", "more than 0"),
+        ({"keep_launched_within_days": "a week"}, "keep_launched_within_days", "number"),
+        ({"deprecate_after_days": "ten"}, "deprecate_after_days", "number of days"),
+        (
+            {"deregistration_protection_cooldown": 1},
+            "deregistration_protection_cooldown",
+            "true or false",
+        ),
+        ({"prune_shared": "no"}, "prune_shared", "true or false"),
+        ({"share_with_accounts": "111122223333"}, "share_with_accounts", "expected a list"),
+        ({"copy_to_regions": ["eu-west-1"]}, "copy_to_regions", "map of region"),
         ({"snapshot_tags": {"bakery:x": "1"}}, "snapshot_tags.bakery:x", "reserved"),
     ],
 )
