@@ -13,10 +13,13 @@ Every new image reaches the fleet, and ``pulumi up`` returns only once it is ser
 * ``rollout="blue_green"``: a new group per image (a new template version or
   launch configuration replaces the group, new before old); a ``BlueGreenCutover``
   waits until the new group's desired capacity is InService, healthy and on the
-  image, and only then deletes the fleet's other groups. Groups (and launch
-  configurations) are ``retain_on_delete``: the engine would otherwise delete the
-  old group at the start of the next ``up`` after a failed cutover, leaving only the
-  unhealthy one; the cutover deletes them instead, once it is safe.
+  image (in every target group), and only then drains and deletes the fleet's other
+  groups. Groups (in both modes) and launch configurations are
+  ``retain_on_delete``: the engine would otherwise delete the old group at the start
+  of the next ``up`` after a failed cutover, leaving only the unhealthy one; the
+  cutover deletes them instead, once it is safe, and the fleet's ``FleetIdentity``
+  (created first, so deleted last) drains and deletes what is left on destroy. Its
+  unique fleet id is the groups' ``bakery:fleet`` tag and the serving token.
 
 ``launch="configuration"`` is legacy: AWS accepts no new instance types in launch
 configurations since 2023, and accounts created since 1 October 2024 cannot create
@@ -341,6 +344,11 @@ class ImageFleet(pulumi.ComponentResource):
                 # The InstanceRefresh moves the group to each new version (AWS writes it
                 # on success); Pulumi must not move it first.
                 ignore_changes=["launchTemplate"],
+                # As in blue_green: a group that serves is never deleted by the engine
+                # (a switch to blue_green with a new image replaces it, and a failed
+                # cutover would otherwise see it deleted at the next `up`); the
+                # FleetIdentity drains and deletes the fleet's groups on destroy.
+                retain_on_delete=True,
             )
         group_kwargs: dict[str, Any] = {
             "name_prefix": f"{name}-",

@@ -90,6 +90,8 @@ def test_image_fleet_rolling_group_references_explicit_template_version(
     assert "instanceRefresh" not in group.inputs  # our InstanceRefresh is the source of truth
     # The refresh, not Pulumi, moves the group to a new version (rollback stays real).
     assert group.options["ignore_changes"] == ["launchTemplate"]
+    # Never deleted by the engine: the FleetIdentity drains it on destroy.
+    assert group.options["retain_on_delete"] is True
 
 
 def test_image_fleet_rolling_refresh_preferences_as_configured(

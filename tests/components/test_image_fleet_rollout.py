@@ -271,3 +271,36 @@ def test_rolling_standby_and_protected_instances_with_defaults_complete(
     moto_engine.up(_program(_args(network, image_b, desired_capacity=3)))
 
     assert moto_engine.output("web-rollout", "status") == "Successful"
+
+
+def test_rolling_destroy_drains_and_deletes_the_group_without_force(
+    moto_engine: MotoEngine, network: Network
+) -> None:
+    moto_engine.up(_program(_args(network, network.image("golden-a"))))
+    group = moto_engine.output("web-asg", "name")
+
+    moto_engine.destroy()
+
+    deleted = asg_health.DELETIONS
+    assert moto_engine.groups() == {}
+    assert deleted == [(group, False)]
+    assert ("retain", "web-asg") in moto_engine.steps  # the FleetIdentity deleted it
+
+
+def test_rolling_to_blue_green_with_a_new_image_keeps_serving_through_a_failed_cutover(
+    moto_engine: MotoEngine, network: Network
+) -> None:
+    good, bad, fixed = (network.image(n) for n in ("golden-a", "golden-bad", "golden-c"))
+    instance_refresh.mark_unhealthy(bad)
+    moto_engine.up(_program(_args(network, good)))
+    serving = moto_engine.output("web-asg", "name")
+    before = _instances(moto_engine, serving)
+
+    with pytest.raises(GroupUnhealthyError):
+        moto_engine.up(_program(_args(network, bad, rollout="blue_green")))
+    assert _instances(moto_engine, serving) == before
+    moto_engine.up(_program(_args(network, fixed, rollout="blue_green")))
+
+    # It served until the fixed group's cutover made that one serve.
+    assert serving in moto_engine.groups_when["web-cutover"][-1]
+    assert moto_engine.serving_images() == [fixed, fixed]
