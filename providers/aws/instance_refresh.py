@@ -10,9 +10,9 @@ by changing nor roll back.) A refresh an interrupted run started is adopted, not
 duplicated. Preferences (fleet_rules.RefreshPreferences) are resolved for the group's
 current desired capacity, so a small group launches before it terminates.
 
-While waiting, a failed scaling activity (an AMI that cannot launch, no capacity)
-fails the wait at once with its message; once the refresh succeeded, a group with
-target groups is waited on until every instance is healthy in each of them.
+Waiting on a refresh (its states, outcome notes, the failed-activity fast fail) is
+``refresh_status.py``'s job. Once the refresh succeeded, a group with target groups
+is waited on until every instance is healthy in each of them.
 
 AWS sources (read 2026-12): StartInstanceRefresh, RollbackInstanceRefresh and
 RefreshPreferences API references
@@ -32,78 +32,43 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from providers.aws.errors import (
-    RefreshFailedError,
     RefreshTimeoutError,
     RolloutError,
-    WaitFailedError,
     WaitTimeoutError,
 )
 from providers.aws.fleet_rules import RefreshPreferences
 from providers.aws.groups import (
     GroupHealth,
     describe_group,
-    failed_activity,
     pages,
     quiet,
     wait_for_group_healthy,
 )
+from providers.aws.refresh_status import (
+    ACTIVE_STATUSES,
+    RefreshState,
+    TemplateVersion,
+    describe_refresh,
+    wait_for_refresh,
+)
 from providers.aws.waits import WAITS, Outcome, Pacing, WaitSpec, wait_for
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "RefreshState",
+    "RolloutResult",
+    "TemplateVersion",
+    "describe_instance_refreshes",
+    "find_instance_refresh",
+    "roll_out_template",
+    "start_instance_refresh",
+    "wait_for_refresh",
+]
 
 Log = Callable[[str], None]
 
+
 # InstanceRefreshStatus values (botocore autoscaling service-2.json) that can still change.
-ACTIVE_STATUSES = frozenset({"Pending", "InProgress", "Baking", "Cancelling", "RollbackInProgress"})
-
-
-@dataclass(frozen=True)
-class TemplateVersion:
-    """A launch template and one explicit version number of it."""
-
-    template_id: str
-    version: str
-
-    def to_api(self) -> dict[str, str]:
-        """The ``LaunchTemplate`` specification AWS takes and returns."""
-        return {"LaunchTemplateId": self.template_id, "Version": self.version}
-
-    def matches(self, spec: Mapping[str, Any] | None) -> bool:
-        """Whether an AWS ``LaunchTemplate`` specification names this version."""
-        if not spec:
-            return False
-        return (
-            spec.get("LaunchTemplateId") == self.template_id
-            and str(spec.get("Version")) == self.version
-        )
-
-    def __str__(self) -> str:
-        return f"launch template {self.template_id} version {self.version}"
-
-
-@dataclass(frozen=True)
-class RefreshState:
-    """What one look at a refresh saw (compared by ``every`` to spot changes)."""
-
-    refresh_id: str
-    status: str
-    percentage_complete: int = 0
-    instances_to_update: int = 0
-
-    @classmethod
-    def of(cls, refresh: Mapping[str, Any]) -> RefreshState:
-        return cls(
-            refresh["InstanceRefreshId"],
-            refresh["Status"],
-            int(refresh.get("PercentageComplete") or 0),
-            int(refresh.get("InstancesToUpdate") or 0),
-        )
-
-    def __str__(self) -> str:
-        return (
-            f"{self.status}, {self.percentage_complete}% complete, "
-            f"{self.instances_to_update} instance(s) to update"
-        )
-
-
 @dataclass(frozen=True)
 class RolloutResult:
     """How a rollout ended: the refresh that did it, or none if none was needed."""
@@ -180,7 +145,7 @@ def _wait_out(
     last: dict[str, RefreshState] = {"state": RefreshState.of(refresh)}
 
     def probe() -> tuple[Outcome, object]:
-        state = RefreshState.of(_describe_refresh(autoscaling, group, refresh_id))
+        state = RefreshState.of(describe_refresh(autoscaling, group, refresh_id))
         last["state"] = state
         return waiter.acceptors.classify([state.status]), state
 
@@ -266,129 +231,6 @@ def start_instance_refresh(
 def _desired(autoscaling: Any, group: str) -> int:
     found = describe_group(autoscaling, group)
     return int((found or {}).get("DesiredCapacity") or 0)
-
-
-def _describe_refresh(autoscaling: Any, group: str, refresh_id: str) -> dict[str, Any]:
-    found = autoscaling.describe_instance_refreshes(
-        AutoScalingGroupName=group, InstanceRefreshIds=[refresh_id]
-    ).get("InstanceRefreshes", [])
-    if not found:
-        # AWS keeps refreshes for weeks; an unknown id is a bug, not a state.
-        raise LookupError(f"instance refresh {refresh_id} of group {group} not found")
-    return dict(found[0])
-
-
-def _rollback_note(refresh: Mapping[str, Any], target: TemplateVersion) -> str:
-    status = refresh["Status"]
-    details = refresh.get("RollbackDetails") or {}
-    why = details.get("RollbackReason") or "no reason given"
-    if status == "RollbackSuccessful":
-        return (
-            f"Auto-rollback succeeded ({why}): the group is back on the configuration it "
-            "had before the refresh, and instances replaced so far were replaced again "
-            "with it; the fleet keeps serving the previous image"
-        )
-    if status == "RollbackFailed":
-        done = details.get("PercentageCompleteOnRollback")
-        return (
-            f"Auto-rollback FAILED ({why}; {done if done is not None else '?'}% rolled "
-            "back): the group may run a mix of old and new instances; inspect it with "
-            "`aws autoscaling describe-instance-refreshes --auto-scaling-group-name "
-            f"{refresh.get('AutoScalingGroupName', '')}` before anything else"
-        )
-    if status == "Cancelled":
-        return (
-            "It was cancelled (CancelInstanceRefresh, by a user or another tool) and "
-            f"no rollback ran: instances replaced so far run {target}, the group still "
-            "references its previous version"
-        )
-    return (
-        f"No rollback ran (auto_rollback off or not possible): instances replaced so far "
-        f"run {target}, the group still references its previous version"
-    )
-
-
-def wait_for_refresh(
-    autoscaling: Any,
-    group: str,
-    refresh_id: str,
-    target: TemplateVersion,
-    *,
-    pacing: Pacing | None = None,
-    spec: WaitSpec | None = None,
-    log: Log | None = None,
-    since: datetime | None = None,
-) -> RefreshState:
-    """Wait until the refresh is Successful.
-
-    A failed scaling activity of the group started after ``since`` (default: the
-    refresh's StartTime) fails the wait at once: AWS would retry the launch until the
-    refresh times out, an hour later.
-
-    Args:
-        target: the version the refresh goes to, for messages.
-        spec: cadence and deadline (the user's rollout timeout).
-        log: receives a progress line per status change, else one per
-            ``pacing.progress_every_s``: status, PercentageComplete, InstancesToUpdate.
-
-    Returns:
-        The last state seen (status Successful).
-
-    Raises:
-        RefreshFailedError: Failed, Cancelled, RollbackSuccessful or RollbackFailed;
-            the message carries StatusReason and the rollback's outcome.
-        RefreshTimeoutError: the deadline passed; the refresh carries on in AWS.
-        RolloutError: a scaling activity failed (status ``ScalingActivityFailed``);
-            the refresh may carry on in AWS.
-
-    AWS calls: DescribeInstanceRefreshes, DescribeScalingActivities (polls).
-    """
-    pacing = pacing or Pacing()
-    waiter = WAITS["instance_refresh_successful"]
-    last: dict[str, dict[str, Any]] = {}
-
-    def probe() -> tuple[Outcome, object]:
-        refresh = _describe_refresh(autoscaling, group, refresh_id)
-        last["refresh"] = refresh
-        state = RefreshState.of(refresh)
-        outcome = waiter.acceptors.classify([state.status])
-        if outcome is Outcome.RETRY:
-            start = since or refresh.get("StartTime")
-            activity = failed_activity(
-                autoscaling, group, start if isinstance(start, datetime) else None
-            )
-            if activity:
-                raise RolloutError(
-                    group,
-                    refresh_id,
-                    "ScalingActivityFailed",
-                    f"a scaling activity failed during the refresh: {activity}; fix the cause "
-                    "(image, instance type, capacity, instance profile), then run `pulumi up` "
-                    "again (the refresh may still be running in AWS: check "
-                    "`aws autoscaling describe-instance-refreshes`)",
-                )
-        return outcome, state
-
-    resource = f"instance refresh {refresh_id} of group {group}"
-    try:
-        state = wait_for(waiter, probe, resource=resource, pacing=pacing, spec=spec, log=log)
-    except WaitFailedError as exc:
-        refresh = last["refresh"]
-        raise RefreshFailedError(
-            group,
-            refresh_id,
-            refresh["Status"],
-            refresh.get("StatusReason", ""),
-            str(target),
-            _rollback_note(refresh, target),
-        ) from exc
-    except WaitTimeoutError as exc:
-        seen = RefreshState.of(last["refresh"])
-        raise RefreshTimeoutError(
-            group, refresh_id, seen.status, seen.percentage_complete, exc.elapsed_s
-        ) from exc
-    assert isinstance(state, RefreshState)
-    return state
 
 
 def roll_out_template(

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from providers.aws import groups
+from providers.aws.clients import make_client
 from providers.fleet_identity import FleetIdentityProvider
 from tests.conftest import REGION
-from tests.moto_ext import asg_health
-from tests.providers.aws.conftest import FLEET, Fleet, add_group
+from tests.moto_ext import asg_health, instance_refresh
+from tests.providers.aws.conftest import FLEET, Fleet, add_group, make_fleet
+from tests.providers.host import ProviderHost
 
 
 def _props(key: str = "project/dev/api", **more: Any) -> dict[str, Any]:
@@ -57,3 +59,30 @@ def test_fleet_identity_delete_retires_every_group_of_the_id_without_force(fleet
     assert groups.describe_group(fleet.autoscaling, "web-b") is None
     assert groups.describe_group(fleet.autoscaling, "api-a") is not None
     assert sorted(asg_health.DELETIONS) == [("web", False), ("web-b", False)]
+
+
+def test_fleet_identity_provider_host_over_grpc_keeps_its_id_and_retires_on_delete(
+    moto_endpoint: str,
+) -> None:
+    # The real host (python -m pulumi.dynamic) in another process: what the engine runs.
+    with instance_refresh.installed():
+        where = {"region": REGION, "endpoint_url": moto_endpoint}
+        make_fleet(make_client("autoscaling", **where), make_client("ec2", **where))
+        urn = "urn:pulumi:test::bakery::pulumi-python:dynamic/bakery:FleetIdentity::web-fleet"
+        host = ProviderHost(FleetIdentityProvider())
+        try:
+            host.configure({"aws:region": REGION})
+            props = _props("project/dev/api", endpoint_url=moto_endpoint)
+            inputs, failures = host.check(urn, {}, props)
+            id_, outs = host.create(urn, inputs)
+            again, _ = host.check(urn, inputs, {**props, "legacy_key": "project/renamed/api"})
+            adopted, _ = host.check(urn, {}, _props(FLEET, endpoint_url=moto_endpoint))
+            host.delete(urn, FLEET, {**adopted, "fleet_id": FLEET})
+            left = make_client("autoscaling", **where).describe_auto_scaling_groups()
+        finally:
+            host.close()
+
+    assert failures == [] and id_ == outs["fleet_id"] == inputs["fleet_id"]
+    assert again["fleet_id"] == id_
+    assert adopted["fleet_id"] == FLEET and adopted["adopted"] is True
+    assert left["AutoScalingGroups"] == []  # "web" drained and deleted by the host

@@ -14,7 +14,7 @@ import pytest
 
 from providers.aws import groups, tags
 from providers.aws.fleet_rules import RefreshPreferences
-from providers.aws.instance_refresh import TemplateVersion
+from providers.aws.instance_refresh import RolloutResult, TemplateVersion, roll_out_template
 from providers.aws.waits import Pacing
 from tests.conftest import REGION, FakeClock
 from tests.moto_ext import instance_refresh
@@ -118,6 +118,20 @@ def make_fleet(autoscaling: Any, ec2: Any, *, size: int = 4, max_size: int | Non
 @pytest.fixture
 def fleet(refreshes: None, autoscaling: Any, ec2: Any) -> Fleet:
     return make_fleet(autoscaling, ec2)
+
+
+def roll(fleet: Fleet, version: int, pacing: Pacing, **kwargs: Any) -> RolloutResult:
+    """roll_out_template of ``fleet``'s group to template ``version`` (image A, B, C)."""
+    return roll_out_template(
+        fleet.autoscaling,
+        fleet.ec2,
+        fleet.group,
+        fleet.version(version),
+        fleet.images["ABC"[version - 1]],
+        kwargs.pop("prefs", PREFS),
+        pacing=pacing,
+        **kwargs,
+    )
 
 
 def add_group(

@@ -13,27 +13,12 @@ from moto.server import ThreadedMotoServer
 
 from providers.aws import instance_refresh as rollout
 from providers.aws.clients import make_client
-from providers.aws.errors import RefreshFailedError, RefreshTimeoutError, RolloutError
+from providers.aws.errors import RefreshFailedError
 from providers.aws.fleet_rules import RefreshPreferences
 from providers.aws.waits import Pacing
 from tests.conftest import REGION, FakeClock
-from tests.moto_ext import asg_health, instance_refresh
-from tests.providers.aws.conftest import PREFS, Fleet, make_fleet, sent
-
-
-def _roll(fleet: Fleet, version: int, pacing: Pacing, **kwargs: Any) -> rollout.RolloutResult:
-    image = "ABC"[version - 1]
-    return rollout.roll_out_template(
-        fleet.autoscaling,
-        fleet.ec2,
-        fleet.group,
-        fleet.version(version),
-        fleet.images[image],
-        kwargs.pop("prefs", PREFS),
-        pacing=pacing,
-        **kwargs,
-    )
-
+from tests.moto_ext import instance_refresh
+from tests.providers.aws.conftest import PREFS, Fleet, make_fleet, roll, sent
 
 # --- rolling ---------------------------------------------------------------------------
 
@@ -43,7 +28,7 @@ def test_roll_out_template_new_version_sends_desired_version_and_preferences(
 ) -> None:
     starts = sent(fleet.autoscaling, "StartInstanceRefresh")
 
-    result = _roll(fleet, 2, pacing)
+    result = roll(fleet, 2, pacing)
 
     assert result.status == "Successful" and result.refresh_id
     assert starts == [
@@ -71,7 +56,7 @@ def test_roll_out_template_new_version_sends_desired_version_and_preferences(
 def test_roll_out_template_success_leaves_every_instance_and_the_group_on_the_version(
     fleet: Fleet, pacing: Pacing
 ) -> None:
-    _roll(fleet, 2, pacing)
+    roll(fleet, 2, pacing)
 
     group = fleet.describe()
     assert group["LaunchTemplate"]["Version"] == "2"
@@ -84,7 +69,7 @@ def test_roll_out_template_group_already_on_version_starts_no_refresh(
 ) -> None:
     starts = sent(fleet.autoscaling, "StartInstanceRefresh")
 
-    result = _roll(fleet, 1, pacing)
+    result = roll(fleet, 1, pacing)
 
     assert (result.refresh_id, result.status) == ("", "AlreadyCurrent")
     assert result.health is not None and len(result.health.ready) == 4
@@ -97,7 +82,7 @@ def test_roll_out_template_unhealthy_image_rolls_back_to_previous_version(
     instance_refresh.mark_unhealthy(fleet.images["B"])
 
     with pytest.raises(RefreshFailedError) as caught:
-        _roll(fleet, 2, pacing)
+        roll(fleet, 2, pacing)
 
     err = caught.value
     assert err.status == "RollbackSuccessful"
@@ -107,109 +92,6 @@ def test_roll_out_template_unhealthy_image_rolls_back_to_previous_version(
     # A real rollback: the group is on version 1 and so is every instance.
     assert fleet.describe()["LaunchTemplate"]["Version"] == "1"
     assert fleet.images_running() == [fleet.images["A"]] * 4
-
-
-def test_wait_for_refresh_failed_without_rollback_says_no_rollback_ran(
-    fleet: Fleet, pacing: Pacing
-) -> None:
-    instance_refresh.script_next_refresh(
-        "web", "InProgress", "Failed", reason="Launching a new EC2 instance failed"
-    )
-    no_rollback = RefreshPreferences(auto_rollback=False)
-
-    with pytest.raises(RefreshFailedError) as caught:
-        _roll(fleet, 2, pacing, prefs=no_rollback)
-
-    assert caught.value.status == "Failed"
-    assert "Launching a new EC2 instance failed" in str(caught.value)
-    assert "No rollback ran" in str(caught.value)
-    assert fleet.describe()["LaunchTemplate"]["Version"] == "1"
-
-
-def test_wait_for_refresh_rollback_failed_warns_the_fleet_may_be_mixed(
-    fleet: Fleet, pacing: Pacing
-) -> None:
-    instance_refresh.script_next_refresh(
-        "web",
-        "InProgress",
-        "RollbackInProgress",
-        "RollbackFailed",
-        reason="Health checks failed",
-        rollback_reason="Rollback could not launch instances",
-    )
-
-    with pytest.raises(RefreshFailedError) as caught:
-        _roll(fleet, 2, pacing)
-
-    assert caught.value.status == "RollbackFailed"
-    message = str(caught.value)
-    assert "Auto-rollback FAILED" in message and "mix of old and new" in message
-    assert "Rollback could not launch instances" in message
-
-
-def test_wait_for_refresh_cancelled_by_someone_raises_cancelled(
-    fleet: Fleet, pacing: Pacing
-) -> None:
-    instance_refresh.script_next_refresh("web", "InProgress", "InProgress", "InProgress")
-    refresh_id = rollout.start_instance_refresh(fleet.autoscaling, "web", fleet.version(2), PREFS)
-    fleet.autoscaling.cancel_instance_refresh(AutoScalingGroupName="web")
-
-    with pytest.raises(RefreshFailedError) as caught:
-        rollout.wait_for_refresh(
-            fleet.autoscaling, "web", refresh_id, fleet.version(2), pacing=pacing
-        )
-
-    assert caught.value.status == "Cancelled"
-    assert "cancelled" in str(caught.value) and "CancelInstanceRefresh" in str(caught.value)
-
-
-def test_wait_for_refresh_rollback_requested_restores_previous_version(
-    fleet: Fleet, pacing: Pacing
-) -> None:
-    instance_refresh.script_next_refresh("web", "InProgress", "InProgress", "InProgress")
-    refresh_id = rollout.start_instance_refresh(fleet.autoscaling, "web", fleet.version(2), PREFS)
-    fleet.autoscaling.describe_instance_refreshes(AutoScalingGroupName="web")  # one batch on B
-    assert fleet.images["B"] in fleet.images_running()
-    fleet.autoscaling.rollback_instance_refresh(AutoScalingGroupName="web")
-
-    with pytest.raises(RefreshFailedError) as caught:
-        rollout.wait_for_refresh(
-            fleet.autoscaling, "web", refresh_id, fleet.version(2), pacing=pacing
-        )
-
-    assert caught.value.status == "RollbackSuccessful"
-    assert fleet.images_running() == [fleet.images["A"]] * 4
-
-
-def test_wait_for_refresh_past_deadline_raises_timeout_with_progress(
-    fleet: Fleet, pacing: Pacing, fake_clock: FakeClock
-) -> None:
-    instance_refresh.script_next_refresh("web", *["InProgress"] * 1000)
-
-    with pytest.raises(RefreshTimeoutError) as caught:
-        _roll(fleet, 2, pacing, timeout_s=600)
-
-    err = caught.value
-    assert err.status == "InProgress" and err.percentage_complete == 50
-    assert 600 <= err.elapsed_s < 700 and sum(fake_clock.sleeps) <= 600
-    assert "carries on in AWS" in str(err) and "cancel-instance-refresh" in str(err)
-
-
-def test_wait_for_refresh_progress_lines_show_percentage_and_instances_to_update(
-    fleet: Fleet, pacing: Pacing
-) -> None:
-    instance_refresh.script_next_refresh("web", "InProgress", "InProgress", "Successful")
-    lines: list[str] = []
-
-    _roll(fleet, 2, pacing, log=lines.append)
-
-    progress = [line for line in lines if ": InProgress" in line]
-    assert progress and "50% complete, 2 instance(s) to update" in progress[0]
-    # Throttled: one line per state change, not one per poll.
-    assert len(progress) == 1
-    assert lines[-1].endswith(
-        "every instance runs launch template " + fleet.template_id + " version 2"
-    )
 
 
 def test_start_instance_refresh_active_refresh_to_version_is_adopted(
@@ -224,7 +106,7 @@ def test_start_instance_refresh_active_refresh_to_version_is_adopted(
     )["InstanceRefreshId"]
     starts = sent(fleet.autoscaling, "StartInstanceRefresh")
 
-    result = _roll(fleet, 2, pacing)
+    result = roll(fleet, 2, pacing)
 
     assert result.refresh_id == earlier and starts == []
     assert fleet.images_running() == [fleet.images["B"]] * 4
@@ -237,7 +119,7 @@ def test_start_instance_refresh_refresh_to_other_version_is_waited_out_first(
     superseded = rollout.start_instance_refresh(fleet.autoscaling, "web", fleet.version(2), PREFS)
     lines: list[str] = []
 
-    result = _roll(fleet, 3, pacing, log=lines.append)
+    result = roll(fleet, 3, pacing, log=lines.append)
 
     assert result.refresh_id != superseded
     statuses = {
@@ -285,7 +167,7 @@ def test_roll_out_template_over_http_moto_server_succeeds(fake_clock: FakeClock)
             pacing = Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
             instance_refresh.script_next_refresh("web", "InProgress", "Successful")
 
-            result = _roll(fleet, 2, pacing)
+            result = roll(fleet, 2, pacing)
 
             assert result.status == "Successful"
             assert fleet.images_running() == [fleet.images["B"]] * 4
@@ -306,7 +188,7 @@ def test_roll_out_template_one_instance_launches_before_terminating(
     fleet = _small(autoscaling, ec2, 1, 2)
     starts = sent(autoscaling, "StartInstanceRefresh")
 
-    _roll(fleet, 2, pacing, prefs=RefreshPreferences())
+    roll(fleet, 2, pacing, prefs=RefreshPreferences())
 
     assert starts[0]["Preferences"]["MaxHealthyPercentage"] == 200
     assert starts[0]["Preferences"]["MinHealthyPercentage"] == 100
@@ -321,7 +203,7 @@ def test_roll_out_template_aws_default_max_100_takes_one_instance_to_zero(
     # The outage Bakery's default avoids, modelled as AWS documents it.
     fleet = _small(autoscaling, ec2, 1, 2)
 
-    _roll(fleet, 2, pacing, prefs=RefreshPreferences(max_healthy_percentage=100))
+    roll(fleet, 2, pacing, prefs=RefreshPreferences(max_healthy_percentage=100))
 
     assert 0 in instance_refresh.capacity_seen("web")
 
@@ -331,7 +213,7 @@ def test_roll_out_template_four_at_90_percent_never_below_the_rounded_up_minimum
 ) -> None:
     fleet = _small(autoscaling, ec2, 4, 5)
 
-    _roll(fleet, 2, pacing, prefs=RefreshPreferences())
+    roll(fleet, 2, pacing, prefs=RefreshPreferences())
 
     # AWS rounds 4 x 90 % = 3.6 up to 4.
     assert min(instance_refresh.capacity_seen("web")) >= 4
@@ -349,7 +231,7 @@ def test_roll_out_template_standby_and_protected_instances_with_defaults_complet
         AutoScalingGroupName="web", InstanceIds=ids[1:2], ProtectedFromScaleIn=True
     )
 
-    result = _roll(fleet, 2, pacing, prefs=RefreshPreferences())
+    result = roll(fleet, 2, pacing, prefs=RefreshPreferences())
 
     assert result.status == "Successful"
 
@@ -363,7 +245,7 @@ def test_roll_out_template_standby_instance_with_wait_fails_saying_why(
     )
 
     with pytest.raises(RefreshFailedError, match="StandbyInstances"):
-        _roll(fleet, 2, pacing, prefs=RefreshPreferences(standby_instances="Wait"))
+        roll(fleet, 2, pacing, prefs=RefreshPreferences(standby_instances="Wait"))
 
 
 def test_roll_out_template_alarm_in_alarm_rolls_back_and_fails_naming_it(
@@ -383,31 +265,12 @@ def test_roll_out_template_alarm_in_alarm_rolls_back_and_fails_naming_it(
     starts = sent(fleet.autoscaling, "StartInstanceRefresh")
 
     with pytest.raises(RefreshFailedError) as caught:
-        _roll(fleet, 2, pacing, prefs=RefreshPreferences(alarm_names=("web-5xx",)))
+        roll(fleet, 2, pacing, prefs=RefreshPreferences(alarm_names=("web-5xx",)))
 
     assert starts[0]["Preferences"]["AlarmSpecification"] == {"Alarms": ["web-5xx"]}
     assert caught.value.status == "RollbackSuccessful"
     assert "CloudWatch alarm web-5xx is in ALARM state" in str(caught.value)
     assert fleet.images_running() == [fleet.images["A"]] * 4
-
-
-def test_wait_for_refresh_failed_scaling_activity_fails_at_once(
-    fleet: Fleet, pacing: Pacing, fake_clock: FakeClock
-) -> None:
-    instance_refresh.script_next_refresh("web", *["InProgress"] * 50)
-    refresh_id = rollout.start_instance_refresh(
-        fleet.autoscaling, "web", fleet.version(2), PREFS, pacing=pacing
-    )
-    asg_health.fail_scaling_activity("web", "We currently do not have sufficient capacity")
-
-    with pytest.raises(RolloutError) as caught:
-        rollout.wait_for_refresh(
-            fleet.autoscaling, "web", refresh_id, fleet.version(2), pacing=pacing
-        )
-
-    assert caught.value.status == "ScalingActivityFailed"
-    assert "sufficient capacity" in str(caught.value)
-    assert len(fake_clock.sleeps) <= 1
 
 
 def test_roll_out_template_checkpoints_wait_their_delay_and_warmup(
@@ -420,7 +283,7 @@ def test_roll_out_template_checkpoints_wait_their_delay_and_warmup(
         checkpoint_delay_s=300,
     )
 
-    _roll(fleet, 2, pacing, prefs=prefs)
+    roll(fleet, 2, pacing, prefs=prefs)
 
     # Two batches of 2 (50 % of 4), each warming up 60 s, and a 300 s wait at each
     # checkpoint.
@@ -430,7 +293,7 @@ def test_roll_out_template_checkpoints_wait_their_delay_and_warmup(
 def test_roll_out_template_bake_time_passes_through_baking(fleet: Fleet, pacing: Pacing) -> None:
     lines: list[str] = []
 
-    result = _roll(fleet, 2, pacing, prefs=RefreshPreferences(bake_time_s=60), log=lines.append)
+    result = roll(fleet, 2, pacing, prefs=RefreshPreferences(bake_time_s=60), log=lines.append)
 
     assert result.status == "Successful"
     assert any("Baking" in line for line in lines)
