@@ -1,7 +1,8 @@
 """Run the real Pulumi CLI on Bakery against a local moto server, for tests and benches.
 
 - ``find_pulumi()``: the CLI of ``scripts/install-pulumi.sh`` (PATH first, then its cache).
-- ``MotoServer``: ``python -m tests.moto_ext.server`` on 127.0.0.1 at a free port.
+- ``MotoServer`` (tests/e2e/moto_server.py): ``python -m tests.moto_ext.server`` on
+  127.0.0.1 at a free port.
 - ``Workspace``: a throwaway file backend, ``PULUMI_HOME`` and project directory in a
   temp dir, and the environment every ``pulumi`` command runs with (empty passphrase,
   no update check, no plugin downloads, fake AWS credentials).
@@ -40,6 +41,12 @@ from typing import Any
 
 from pulumi import automation as auto
 
+from tests.e2e.automation_flags import automation_kwargs
+from tests.e2e.moto_server import MotoServer
+
+# MotoServer lives in moto_server.py; importers of this module keep finding it here.
+__all__ = ["REPO", "MotoServer", "Result", "Stack", "Workspace", "find_pulumi"]
+
 REPO = Path(__file__).resolve().parents[2]
 # The bake-only stack of the real program (its config is copied, then overridden).
 PROGRAM_STACK = "local"
@@ -69,46 +76,6 @@ def find_pulumi() -> Path | None:
         if (bin_dir / "pulumi").is_file() and (bin_dir / "pulumi-language-python").is_file():
             return bin_dir
     return None
-
-
-class MotoServer:
-    """``python -m tests.moto_ext.server`` in a subprocess; ``url`` once it serves."""
-
-    def __init__(self, latency_scale: float = 0.0) -> None:
-        args = [sys.executable, "-m", "tests.moto_ext.server", "--port", "0"]
-        if latency_scale > 0:
-            args += ["--latency-scale", str(latency_scale)]
-        env = {**os.environ, "PYTHONPATH": str(REPO), "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
-        self.process = subprocess.Popen(
-            args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().strip()
-        if not line.startswith("http://"):
-            self.stop()
-            raise RuntimeError(f"moto server did not start (first line: {line!r})")
-        self.url = line
-
-    def reset(self) -> None:
-        import urllib.request
-
-        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
-        urllib.request.urlopen(request).close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def __enter__(self) -> MotoServer:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
 
 @dataclass
@@ -302,46 +269,7 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-# Flags of up/preview/refresh/destroy that the Automation API takes as arguments
-# (name -> keyword, and whether the flag takes a value). A call with any other flag
-# (``--json``, ``--event-log``, ``--show-sames``, ...) runs the CLI directly: the
-# Automation API has no argument for those (it returns engine events and text, not
-# the ``--json`` document, and reads the event log itself).
-_AUTOMATION_FLAGS: dict[str, tuple[str, bool]] = {
-    "--diff": ("diff", False),
-    "--expect-no-changes": ("expect_no_changes", False),
-    "--clear-pending-creates": ("clear_pending_creates", False),
-    "--parallel": ("parallel", True),
-    "--policy-pack": ("policy_packs", True),
-    "--skip-preview": ("", False),  # the Automation API always skips the preview
-}
 _RETURN_CODE = re.compile(r"^ code: (-?\d+)$", re.M)
-
-
-def _automation_kwargs(op: str, args: Sequence[str]) -> dict[str, Any] | None:
-    """Keyword arguments of ``auto.Stack.<op>`` for these CLI flags, or None."""
-    kwargs: dict[str, Any] = {}
-    rest = list(args)
-    skip_preview = False
-    while rest:
-        flag = rest.pop(0)
-        if flag not in _AUTOMATION_FLAGS:
-            return None
-        name, takes_value = _AUTOMATION_FLAGS[flag]
-        if not name:
-            skip_preview = True
-        elif not takes_value:
-            kwargs[name] = True
-        elif not rest:
-            return None
-        elif name == "policy_packs":
-            kwargs.setdefault(name, []).append(rest.pop(0))
-        else:
-            kwargs[name] = int(rest.pop(0))
-    # `pulumi up` previews first unless told not to; the Automation API never does.
-    if op == "up" and not skip_preview:
-        return None
-    return kwargs
 
 
 class Stack:
@@ -385,7 +313,7 @@ class Stack:
         self.auto.set_config(key, auto.ConfigValue(text), path=path)
 
     def _operation(self, op: str, args: Sequence[str], cli: Sequence[str]) -> Result:
-        kwargs = _automation_kwargs(op, args)
+        kwargs = automation_kwargs(op, args)
         if kwargs is None:
             return self.run(*cli, *args)
         out: list[str] = []
