@@ -9,10 +9,12 @@ project, stack and resource names never share one). The rules:
   Healthy, on the image, healthy in every target group); only then is it tagged
   ``bakery:serving`` = the fleet id (the serving token), and only then are the
   fleet's other groups retired (drained, then deleted: groups.delete_group).
-* ``release_group`` (a cutover resource's delete): the group goes only if it is not
-  the serving one, or another group of the same fleet serves, ready. So switching
+* ``release_group`` (a cutover resource's delete): the group goes only when another
+  group of the same fleet serves (its token) with its capacity ready. So switching
   ``rollout`` to rolling, renaming the stack, or replacing the cutover resource
-  never deletes the group that serves.
+  never deletes the group that serves, and a group whose token was lost (a
+  ``pulumi refresh`` then ``up`` makes pulumi-aws drop tags it does not know) is
+  kept, not taken for a leftover.
 * ``retire_fleet`` (the identity resource's delete, on destroy): every group of the
   fleet id goes, including one a failed first cutover left behind.
 
@@ -154,10 +156,12 @@ def match_serving_capacity(autoscaling: Any, group: str, fleet: str, *, log: Log
     """
     found = describe_group(autoscaling, group) or {}
     desired = int(found.get("DesiredCapacity") or 0)
+    # Every other group of the fleet, not only the one with the token: a token lost
+    # to a `pulumi refresh` must not shrink the fleet.
     serving = [
         int(g.get("DesiredCapacity") or 0)
         for g in fleet_groups(autoscaling, fleet)
-        if g["AutoScalingGroupName"] != group and is_serving(g, fleet)
+        if g["AutoScalingGroupName"] != group
     ]
     wanted = max([desired, *serving])
     top = int(found.get("MaxSize") or wanted)
@@ -246,9 +250,9 @@ def release_group(
 ) -> bool:
     """A cutover goes: delete its group unless that would leave the fleet unserved.
 
-    The group is deleted when it is a member of ``fleet`` and either not its serving
-    group, or another group of the fleet serves with its capacity ready. A group of
-    another fleet (or none) is never touched.
+    The group is deleted when it is a member of ``fleet`` and another group of the
+    fleet serves with its capacity ready. A group of another fleet (or none) is never
+    touched; a group left by a failed first cutover goes with the fleet (destroy).
 
     Returns:
         Whether the group was deleted.
@@ -262,11 +266,10 @@ def release_group(
     if group_tags(found).get(tag_keys.FLEET) != fleet:
         log(f"kept group {group}: it is not a member of fleet {fleet}")
         return False
-    if is_serving(found, fleet):
-        others = [g for g in fleet_groups(autoscaling, fleet) if g["AutoScalingGroupName"] != group]
-        if not _serving_ready(autoscaling, ec2, others, fleet, elbv2):
-            log(f"kept group {group}: it serves fleet {fleet} and no other group does")
-            return False
+    others = [g for g in fleet_groups(autoscaling, fleet) if g["AutoScalingGroupName"] != group]
+    if not _serving_ready(autoscaling, ec2, others, fleet, elbv2):
+        log(f"kept group {group}: no other group serves fleet {fleet}")
+        return False
     delete_group(
         autoscaling, group, launch_configuration=launch_configuration, pacing=pacing, log=log
     )

@@ -112,10 +112,22 @@ def test_release_group_of_another_fleet_id_is_never_touched(fleet: Fleet, pacing
     assert deleted is False and groups.describe_group(fleet.autoscaling, "web-x") is not None
 
 
-def test_release_group_not_serving_leftover_goes(fleet: Fleet, pacing: Pacing) -> None:
+def test_release_group_leftover_goes_once_another_group_serves(
+    fleet: Fleet, pacing: Pacing
+) -> None:
     add_group(fleet, "web-b", "B")  # a failed cutover's group: never marked serving
+    assert not cutover.release_group(fleet.autoscaling, fleet.ec2, "web-b", FLEET, pacing=pacing)
+    cutover.mark_serving(fleet.autoscaling, "web", FLEET)
 
     assert cutover.release_group(fleet.autoscaling, fleet.ec2, "web-b", FLEET, pacing=pacing)
+
+
+def test_release_group_whose_token_was_lost_is_kept(fleet: Fleet, pacing: Pacing) -> None:
+    # `pulumi refresh` + `up`: pulumi-aws drops the bakery:serving tag it does not know.
+    add_group(fleet, "web-a", "A")
+
+    assert not cutover.release_group(fleet.autoscaling, fleet.ec2, "web-a", FLEET, pacing=pacing)
+    assert groups.describe_group(fleet.autoscaling, "web-a") is not None
 
 
 def test_retire_fleet_deletes_every_group_of_the_id_only(fleet: Fleet, pacing: Pacing) -> None:
