@@ -331,6 +331,7 @@ class BakedImageProvider(ResourceProvider):
         if info is None:
             return ReadResult("", {})
         outs = {**_inputs_of(props), **_outputs(info)}
+        outs.update({k: props[k] for k in lifecycle.OUTPUT_KEYS if k in props})
         outs["tags"] = info.user_tags
         outs["description"] = info.description
         return ReadResult(id_, outs)
@@ -438,6 +439,9 @@ class BakedImage(pulumi.dynamic.Resource, module="bakery", name="BakedImage"):
     downtime_seconds: pulumi.Output[float]
     image_ids: pulumi.Output[dict[str, str]]
     """The image id per region: the bake's region and each copy's."""
+    images_in_use: pulumi.Output[dict[str, list[str]]]
+    """At bake time: the lineage's other images still in use, and by what (retention
+    keeps these)."""
     bake_id: pulumi.Output[str]
 
     def __init__(

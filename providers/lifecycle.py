@@ -15,8 +15,8 @@ from providers import dynamic_props
 from providers.aws import lifecycle, tags, validation
 from providers.aws.clients import make_client
 from providers.aws.errors import InvalidInputError
-from providers.aws.image_use import UsePolicy
-from providers.aws.images import describe_image, mapped_snapshot_ids
+from providers.aws.image_use import UsePolicy, image_uses
+from providers.aws.images import describe_image, find_images, mapped_snapshot_ids
 from providers.aws.retention import Region, ReleaseReport, prune_images, release_image
 from providers.aws.waits import Pacing
 from providers.dynamic_props import UNKNOWN
@@ -91,7 +91,7 @@ DEFAULTS: dict[str, Any] = {
 }
 # All of them change in place: none needs a new image.
 UPDATE_KEYS = tuple(DEFAULTS)
-OUTPUT_KEYS = ("image_ids",)
+OUTPUT_KEYS = ("image_ids", "images_in_use")
 
 
 def _value(props: Mapping[str, Any], key: str) -> Any:
@@ -233,7 +233,20 @@ def apply(
         copied = _copy(image_id, props, region, log, pacing)
         _settle(_client("ec2", props, region), copied, {}, props)
         image_ids[region] = copied
-    return {"image_ids": image_ids}
+    return {"image_ids": image_ids, "images_in_use": _lineage_in_use(image_id, props)}
+
+
+def _lineage_in_use(image_id: str, props: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The lineage's other images something still uses, and why (at bake time: the image
+    this bake replaces is among them while the fleet runs it)."""
+    ec2 = _client("ec2", props)
+    others = [
+        i
+        for i in find_images(ec2, tags.LINEAGE, str(props["lineage"]))
+        if i["ImageId"] != image_id and tags.COPY_OF not in tags.to_dict(i.get("Tags"))
+    ]
+    uses = image_uses(ec2, _client("autoscaling", props), others, policy=use_policy(props))
+    return {k: v for k, v in sorted(uses.items()) if v}
 
 
 def update(

@@ -288,3 +288,16 @@ def test_update_drops_a_region_and_removes_its_copy(ec2: Any, golden: str) -> No
     assert updated.outs["image_ids"] == {REGION: outs["image_id"]}
     remote = make_client("ec2", region=COPY_REGION)
     assert remote.describe_images(Owners=["self"])["Images"] == []
+
+
+def test_rebake_outputs_the_lineage_images_in_use_and_why(ec2: Any, golden: str) -> None:
+    provider, first = _created(golden)
+    instance = ec2.run_instances(ImageId=first["image_id"], MinCount=1, MaxCount=1)["Instances"][0]
+    news = provider.check(first, _news(golden, triggers=["patch-2"])).inputs
+
+    second = dict(provider.create(news).outs or {})
+
+    assert second["images_in_use"] == {
+        first["image_id"]: [f"instance {instance['InstanceId']} (running)"]
+    }
+    assert first["images_in_use"] == {}
