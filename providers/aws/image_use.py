@@ -105,19 +105,20 @@ def _image_of(version: Mapping[str, Any]) -> str:
 
 
 def _templates(ec2: Any) -> Iterator[tuple[str, str]]:
-    """(image id, "lt-... version N (default/latest)") for every template's default and latest."""
-    for page in ec2.get_paginator("describe_launch_templates").paginate():
-        for template in page["LaunchTemplates"]:
-            template_id = template["LaunchTemplateId"]
-            wanted = {
-                int(template.get("DefaultVersionNumber") or 0): "default",
-                int(template.get("LatestVersionNumber") or 0): "latest",
-            }
-            latest = ("$Default", "$Latest")
-            for version in _template_versions(ec2, latest, template_id=template_id):
-                number = int(version.get("VersionNumber") or 0)
-                role = "default" if version.get("DefaultVersion") else wanted.get(number, "latest")
-                yield _image_of(version), f"{template_id} version {number} ({role})"
+    """(image id, "lt-... version N (default/latest)") for every template's default and latest.
+
+    One account-wide query: DescribeLaunchTemplateVersions with ``$Default`` and
+    ``$Latest`` and no template id or name describes those versions of every launch
+    template (EC2 API reference, DescribeLaunchTemplateVersions, Versions).
+    """
+    paginator = ec2.get_paginator("describe_launch_template_versions")
+    for page in paginator.paginate(Versions=["$Default", "$Latest"]):
+        for version in page["LaunchTemplateVersions"]:
+            role = "default" if version.get("DefaultVersion") else "latest"
+            yield (
+                _image_of(version),
+                f"{version['LaunchTemplateId']} version {version.get('VersionNumber')} ({role})",
+            )
 
 
 def _group_template_specs(group: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:

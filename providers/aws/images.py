@@ -203,7 +203,8 @@ class Deregistration:
 
     image_id: str
     deregistered: bool
-    protected: bool = False
+    protected: str = ""
+    """The image's DeregistrationProtection when that kept it ("" otherwise)."""
     snapshots_deleted: tuple[str, ...] = ()
     snapshots_in_use: tuple[str, ...] = ()
 
@@ -221,7 +222,10 @@ def lift_protection(ec2: Any, image: Mapping[str, Any]) -> None:
 
     AWS calls: DisableImageDeregistrationProtection.
     """
-    if tags.PROTECTED in tags.to_dict(image.get("Tags")) and _protection_on(image):
+    # Only while it is enabled: once disabled, a cooldown runs its 24 hours and asking
+    # again is not needed (the reference does not say whether it would restart it).
+    enabled = str(image.get("DeregistrationProtection") or "").startswith("enabled")
+    if tags.PROTECTED in tags.to_dict(image.get("Tags")) and enabled:
         ec2.disable_image_deregistration_protection(ImageId=image["ImageId"])
 
 
@@ -258,8 +262,9 @@ def deregister_image(ec2: Any, image: Mapping[str, Any]) -> Deregistration:
             # look at the image rather than guess the code.
             now = describe_image(ec2, image_id)
             if now is not None and _protection_on(now):
-                return Deregistration(image_id, deregistered=False, protected=True)
+                state = str(now.get("DeregistrationProtection"))
+                return Deregistration(image_id, deregistered=False, protected=state)
             raise
     in_use = delete_snapshots(ec2, snapshot_ids)
     deleted = tuple(s for s in snapshot_ids if s not in in_use)
-    return Deregistration(image_id, True, False, deleted, tuple(in_use))
+    return Deregistration(image_id, True, "", deleted, tuple(in_use))

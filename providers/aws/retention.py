@@ -70,7 +70,10 @@ class _Tally:
 
     def add(self, done: Deregistration, region: str = "") -> None:
         if done.protected:
-            why = "deregistration protection is on; turn it off to let Bakery prune it"
+            why = (
+                f"deregistration protection is {done.protected}; a later run prunes it "
+                "once the protection is off (Bakery lifts only its own)"
+            )
             self.kept.append(Kept(done.image_id, (why,), region))
             return
         self.deregistered.append(done.image_id)

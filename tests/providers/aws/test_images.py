@@ -63,7 +63,7 @@ def test_deregister_image_protected_by_someone_else_is_kept_and_reported(ec2) ->
 
     done = deregister_image(ec2, image)
 
-    assert done.protected and not done.deregistered
+    assert done.protected == "enabled-without-cooldown" and not done.deregistered
     assert calls.of("DisableImageDeregistrationProtection") == []
     assert describe_image(ec2, image["ImageId"]) is not None
     assert len(_snapshots(ec2)) == 1

@@ -364,7 +364,7 @@ def test_release_image_protected_image_is_kept_and_reported(ec2, lineage) -> Non
     assert report is not None and report.deregistered == ()
     assert lineage.ids[0] in lineage.images()
     assert lineage.snapshots_of(lineage.ids[0]) <= lineage.all_snapshots()
-    assert "deregistration protection is on" in str(report.kept[0])
+    assert "deregistration protection is enabled-without-cooldown" in str(report.kept[0])
     assert any("deregistration protection" in line for line in lineage.logs)
 
 
