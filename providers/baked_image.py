@@ -38,12 +38,8 @@ from providers.aws.baked_image import (
 )
 from providers.aws.clients import make_client
 from providers.aws.errors import InvalidInputError
-from providers.aws.preflight import (
-    AWS_CALL_ERRORS,
-    PreflightRequest,
-    aws_problem,
-    preflight_bake,
-)
+from providers.aws.preflight import PreflightRequest, preflight_bake
+from providers.aws.reachability import AWS_CALL_ERRORS, aws_problem
 from providers.dynamic_props import UNKNOWN, progress, same
 
 DEFAULTS: dict[str, Any] = {

@@ -51,12 +51,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.parsers import ResponseParserError
-
 from providers.aws import tags
 from providers.aws.errors import (
-    AwsUnreachableError,
     InstanceHazardError,
     InstanceHeldError,
     InvalidInputError,
@@ -65,9 +61,6 @@ from providers.aws.waits import WAITS, Pacing, WaitSpec, wait_for
 
 Log = Callable[[str], None]
 Now = Callable[[], datetime]
-# What a check-time AWS call raises when AWS cannot be asked: no path, no credentials,
-# refused access, or an answer that is not AWS's (a proxy's or captive portal's page).
-AWS_CALL_ERRORS = (BotoCoreError, ClientError, ResponseParserError)
 
 CONSISTENCY_MODES = ("stop", "reboot", "live")
 # States in which a "stop" bake would call StopInstances.
@@ -76,20 +69,6 @@ HIBERNATED = "Client.UserInitiatedHibernate"
 ASG_TAG = "aws:autoscaling:groupName"
 # Lifecycle states in which Auto Scaling does not health-check (or no longer owns) it.
 _ASG_SAFE_STATES = ("Standby", "Detaching", "Detached")
-# ClientError codes that mean "these credentials may not", not "the input is wrong".
-_ACCESS_CODES = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "AuthFailure",
-        "UnauthorizedOperation",
-        "InvalidClientTokenId",
-        "ExpiredToken",
-        "RequestExpired",
-        "SignatureDoesNotMatch",
-        "OptInRequired",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -300,7 +279,8 @@ def preflight_bake(
         The problems (one per hazard), notes and the plan line for the preview.
 
     Raises:
-        botocore errors as they come: the caller turns them into ``aws_problem``.
+        botocore errors as they come (``reachability.AWS_CALL_ERRORS``): the caller
+        turns them into ``reachability.aws_problem``.
     """
     instance = _describe_instance(ec2, req.instance_id)
     state = str(instance.get("State", {}).get("Name", ""))
@@ -378,44 +358,3 @@ def wait_for_pending_volume_snapshots(
     waiter = WAITS["volume_snapshots_idle"]
     resource = f"snapshots of {', '.join(volumes)}"
     wait_for(waiter, probe, resource=resource, pacing=pacing or Pacing(), spec=spec, log=log)
-
-
-def aws_problem(exc: BaseException, client: Any, endpoint_url: str | None) -> InvalidInputError:
-    """A check-time AWS failure as one clear problem naming the endpoint and region.
-
-    Unreachable endpoints, missing credentials and refused access all fail the preview:
-    a plan made without reading AWS proves nothing.
-    """
-    region = client.meta.region_name
-    endpoint = endpoint_url or client.meta.endpoint_url
-    field_name, found = ("endpoint_url", endpoint_url) if endpoint_url else ("region", region)
-    where = f"{endpoint} (region {region})"
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        op = exc.operation_name
-        if code in _ACCESS_CODES:
-            fix = (
-                f"AWS at {where} refused {op} ({code}): the credentials may not read what "
-                "preview checks; grant the actions of iam/bakery-policy.json (ReadEc2) or "
-                "use credentials that have them"
-            )
-        else:
-            fix = f"AWS at {where} answered {op} with {code}: {exc}; retry the preview"
-    elif isinstance(exc, ResponseParserError):
-        fix = (
-            f"{where} did not answer as AWS does (ResponseParserError: a proxy or "
-            "captive portal in the way?); preview reads the golden instance to check "
-            "it: check the network, proxy and region"
-        )
-    elif isinstance(exc, BotoCoreError) and "credential" in type(exc).__name__.lower():
-        fix = (
-            f"no AWS credentials for {where} ({type(exc).__name__}); preview reads the "
-            "golden instance to check it: set AWS_PROFILE or the AWS_* variables"
-        )
-    else:
-        fix = (
-            f"cannot reach AWS at {where} ({type(exc).__name__}); preview reads the "
-            "golden instance to check it: check the network, proxy and region"
-            + (", and that the endpoint is up" if endpoint_url else "")
-        )
-    return AwsUnreachableError(field_name, found, fix)
