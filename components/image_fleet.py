@@ -42,15 +42,13 @@ import pulumi_aws as aws
 
 from providers.aws import tags as tag_keys
 from providers.aws.errors import ImageFleetArgsError, InvalidInputError
-from providers.aws.fleet_rules import (
-    DEFAULT_TIMEOUT_S,
+from providers.aws.fleet_rules import DEFAULT_TIMEOUT_S, RefreshPreferences, estimate_rollout
+from providers.aws.fleet_shape import (
     PROTECTED_GROUP_KEYS,
     PROTECTED_TEMPLATE_KEYS,
-    RefreshPreferences,
     check_fleet,
     check_overrides,
     default_health_check_type,
-    estimate_rollout,
     planned_max_size,
 )
 from providers.cutover import BlueGreenCutover, BlueGreenCutoverArgs

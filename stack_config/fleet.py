@@ -9,11 +9,10 @@ from typing import Any
 
 from providers.aws import validation
 from providers.aws.errors import InvalidInputError
-from providers.aws.fleet_rules import (
-    DEFAULT_TIMEOUT_S,
+from providers.aws.fleet_rules import DEFAULT_TIMEOUT_S, RefreshPreferences
+from providers.aws.fleet_shape import (
     PROTECTED_GROUP_KEYS,
     PROTECTED_TEMPLATE_KEYS,
-    RefreshPreferences,
     check_fleet,
     check_overrides,
 )

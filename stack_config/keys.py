@@ -5,18 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from providers.aws.fleet_rules import (
-    DEFAULT_TIMEOUT_S,
-    HEALTH_CHECK_TYPES,
-    LAUNCH_KINDS,
-    ROLLOUTS,
-    RefreshPreferences,
-)
+from providers.aws.fleet_rules import DEFAULT_TIMEOUT_S, RefreshPreferences
+from providers.aws.fleet_shape import HEALTH_CHECK_TYPES, LAUNCH_KINDS, ROLLOUTS
 
 NAMESPACE = "bakery"
 MODES = ("bake-only", "fleet")
-# The fleet's choices and defaults are fleet_rules' (one place for config, component
-# and providers).
+# The fleet's choices and defaults are fleet_shape's and fleet_rules' (one place for
+# config, component and providers).
 __all__ = ["HEALTH_CHECK_TYPES", "LAUNCH_KINDS", "ROLLOUTS"]
 _PREFS = RefreshPreferences()
 SECTIONS = ("bake", "promote", "fleet")

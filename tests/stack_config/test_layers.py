@@ -35,5 +35,6 @@ def test_stack_config_and_program_keep_their_layers() -> None:
         "providers.aws",
         "providers.aws.errors",
         "providers.aws.fleet_rules",
+        "providers.aws.fleet_shape",
     }
     assert not {m for m in program_imports if m.split(".")[0] in ("boto3", "botocore")}

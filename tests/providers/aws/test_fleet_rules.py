@@ -116,14 +116,6 @@ def test_check_preferences_max_size_without_room_to_launch_first_fails() -> None
     assert fleet_rules.check_preferences(RefreshPreferences(), desired=1, max_size=2) == []
 
 
-def test_planned_max_size_default_leaves_room_for_a_rolling_refresh() -> None:
-    prefs = RefreshPreferences()
-
-    assert fleet_rules.planned_max_size(1, None, 1, "rolling", prefs) == 2
-    assert fleet_rules.planned_max_size(1, None, 1, "blue_green", prefs) == 1
-    assert fleet_rules.planned_max_size(1, 5, 1, "rolling", prefs) == 5
-
-
 def test_estimate_rollout_nine_instances_at_90_percent_exceeds_an_hour_with_checkpoints() -> None:
     prefs = RefreshPreferences(checkpoint_percentages=(50, 100), checkpoint_delay_s=1800)
 
