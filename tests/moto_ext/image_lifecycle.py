@@ -26,6 +26,12 @@ moto 5.2 lacks or ignores these; each is modelled from the page named:
   not track launches: tests set it with ``record_launch``.
   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ImageAttribute.html
 
+* DescribeLaunchTemplateVersions (moto cuts the answer at ``MaxResults``, 15 by
+  default, and gives no ``NextToken``, so an account-wide ``$Default``/``$Latest``
+  query loses templates): AWS pages with ``NextToken``; this model answers every
+  version in one page, which a caller that follows ``NextToken`` reads the same.
+  https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeLaunchTemplateVersions.html
+
 Sharing needs no model: moto keeps launch permissions (LaunchPermission.Add with
 UserId / OrganizationArn / OrganizationalUnitArn) and createVolumePermission
 (OperationType + UserIds); tests assert on the requests for what moto cannot check.
@@ -40,6 +46,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.amis import Ami, AmiBackend
+from moto.ec2.models.launch_templates import LaunchTemplateBackend
 from moto.ec2.responses.amis import AmisResponse
 
 from tests.moto_ext import nesting
@@ -55,6 +62,7 @@ _original: dict[str, Any] = {
     "describe_images": AmiBackend.describe_images,
     "describe_image_attribute": AmisResponse.describe_image_attribute,
     "describe_images_response": AmisResponse.describe_images,
+    "describe_launch_template_versions": LaunchTemplateBackend.describe_launch_template_versions,
 }
 
 
@@ -172,6 +180,11 @@ def _describe_images_response(self: AmisResponse) -> Any:
     return result
 
 
+def _describe_launch_template_versions(self: Any, *args: Any, **kwargs: Any) -> Any:
+    kwargs["max_results"] = 1_000_000  # every version, one page (see the docstring)
+    return _original["describe_launch_template_versions"](self, *args, **kwargs)
+
+
 def _describe_image_attribute(self: AmisResponse) -> Any:
     attribute = self._get_param("Attribute")
     if attribute == "deregistrationProtection":
@@ -197,6 +210,7 @@ def install() -> None:
     AmisResponse.enable_image_deprecation = _enable_deprecation  # type: ignore[attr-defined]
     AmisResponse.disable_image_deprecation = _disable_deprecation  # type: ignore[attr-defined]
     AmiBackend.describe_images = _describe_images  # type: ignore[method-assign]
+    LaunchTemplateBackend.describe_launch_template_versions = _describe_launch_template_versions  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -213,6 +227,9 @@ def uninstall() -> None:
         if name in AmisResponse.__dict__:
             delattr(AmisResponse, name)
     AmiBackend.describe_images = _original["describe_images"]  # type: ignore[method-assign]
+    LaunchTemplateBackend.describe_launch_template_versions = _original[  # type: ignore[method-assign]
+        "describe_launch_template_versions"
+    ]
     _launched.clear()
 
 

@@ -98,3 +98,21 @@ def test_image_uses_unused_image_has_no_reasons_and_no_attribute_reads_when_not_
 
     assert uses == {image: []}
     assert calls.of("DescribeImageAttribute") == []
+
+
+def test_image_uses_finds_the_default_version_of_every_template_past_one_page(
+    ec2, autoscaling
+) -> None:
+    image = plain_image(ec2)
+    other = plain_image(ec2, "other")
+    for n in range(20):
+        ec2.create_launch_template(
+            LaunchTemplateName=f"lt-{n}", LaunchTemplateData={"ImageId": other}
+        )
+    last = ec2.create_launch_template(
+        LaunchTemplateName="last", LaunchTemplateData={"ImageId": image}
+    )["LaunchTemplate"]
+
+    uses = image_uses(ec2, autoscaling, _images(ec2, image))
+
+    assert f"{last['LaunchTemplateId']} version 1 (default)" in uses[image]
