@@ -27,8 +27,6 @@ from tests.e2e.pulumi_cli import (
 
 pytestmark = pytest.mark.e2e
 
-# Set to a path to keep the trigger-change preview (docs/preview-example.txt comes from it).
-PREVIEW_EXAMPLE_ENV = "BAKERY_E2E_PREVIEW_EXAMPLE"
 CREDENTIAL_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
@@ -130,8 +128,6 @@ def test_trigger_change_replaces_new_image_first_then_retires_old(
     stack.config_set("bakery:bake.triggers", ["patch-2"])
 
     preview = stack.preview("--diff").check()
-    if os.environ.get(PREVIEW_EXAMPLE_ENV):
-        Path(os.environ[PREVIEW_EXAMPLE_ENV]).write_text(preview.output)
 
     assert re.search(rf"\+-{re.escape(BAKED_IMAGE_TYPE)}: \(replace\)", preview.stdout)
     assert re.search(r'~ triggers\s*: \[\n.*=> "patch-2"', preview.stdout), preview.stdout
