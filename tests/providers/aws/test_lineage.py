@@ -1,11 +1,21 @@
-"""providers/aws/lineage.py: a lineage's images from AWS, and what releasing one does."""
+"""providers/aws/lineage.py: a lineage's images from AWS, and what releasing one does.
+
+The last test bakes real lineages (tests/providers/aws/test_retention.py's helper) and
+checks that the plan a preview shows is what retention.release_image then does.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from providers.aws import tags
 from providers.aws.lineage import LineageImage, lineage_images, release_plan
+from providers.aws.waits import Pacing
+from tests.conftest import FakeClock
+from tests.providers.aws.test_retention import LINEAGE as RETENTION_LINEAGE
+from tests.providers.aws.test_retention import Lineage as RetentionLineage
 
 LINEAGE = "bakery/dev/image"
 
@@ -115,3 +125,49 @@ def test_release_plan_keeps_images_in_use_and_counts_only_unused_ones() -> None:
     assert [i.image_id for i in plan.deregister] == ["ami-1"]
     assert [i.image_id for i in destroy.keep] == ["ami-2"]
     assert [i.image_id for i in destroy.deregister] == ["ami-3", "ami-1"]
+
+
+def _ids(images: tuple[LineageImage, ...]) -> list[str]:
+    return sorted(i.image_id for i in images)
+
+
+@pytest.fixture
+def pacing(fake_clock: FakeClock) -> Pacing:
+    return Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
+
+
+@pytest.mark.parametrize("used", [False, True])
+def test_release_plan_before_a_rebake_and_a_destroy_says_what_retention_then_does(
+    ec2: Any, autoscaling: Any, pacing: Pacing, used: bool
+) -> None:
+    series = RetentionLineage(ec2, autoscaling, pacing, keep_previous=1)
+    for _ in range(3):
+        series.bake()
+    if used:  # an instance still runs the oldest image: retention must keep it
+        ec2.run_instances(ImageId=series.ids[1], MinCount=1, MaxCount=1)
+
+    rebake = release_plan(
+        lineage_images(ec2, autoscaling, RETENTION_LINEAGE),
+        released_id=series.ids[-1],
+        replaced=True,
+        keep_previous=1,
+        retain_on_delete=False,
+    )
+    report = series.bake()
+    assert report is not None
+    assert _ids(rebake.retire) == sorted(report.retired)
+    assert _ids(rebake.deregister) == sorted(report.deregistered)
+    in_use = tuple(i for i in rebake.keep if i.in_use)
+    assert _ids(in_use) == sorted(k.image_id for k in report.kept)
+    assert bool(in_use) == used
+
+    destroy = release_plan(
+        lineage_images(ec2, autoscaling, RETENTION_LINEAGE),
+        released_id=series.ids[-1],
+        replaced=False,
+        keep_previous=1,
+        retain_on_delete=False,
+    )
+    report = series.destroy()
+    assert _ids(destroy.deregister) == sorted(report.deregistered)
+    assert _ids(destroy.keep) == sorted(k.image_id for k in report.kept)
