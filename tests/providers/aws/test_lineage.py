@@ -131,6 +131,17 @@ def _ids(images: tuple[LineageImage, ...]) -> list[str]:
     return sorted(i.image_id for i in images)
 
 
+def _plan_of_current(ec2: Any, autoscaling: Any, series: Any, *, replaced: bool) -> Any:
+    """The plan for releasing the series' current image, from what AWS holds now."""
+    return release_plan(
+        lineage_images(ec2, autoscaling, RETENTION_LINEAGE),
+        released_id=series.ids[-1],
+        replaced=replaced,
+        keep_previous=1,
+        retain_on_delete=False,
+    )
+
+
 @pytest.fixture
 def pacing(fake_clock: FakeClock) -> Pacing:
     return Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
@@ -143,16 +154,10 @@ def test_release_plan_before_a_rebake_and_a_destroy_says_what_retention_then_doe
     series = RetentionLineage(ec2, autoscaling, pacing, keep_previous=1)
     for _ in range(3):
         series.bake()
-    if used:  # an instance still runs the oldest image: retention must keep it
+    if used:  # an instance runs the retired image: retention must keep it
         ec2.run_instances(ImageId=series.ids[1], MinCount=1, MaxCount=1)
 
-    rebake = release_plan(
-        lineage_images(ec2, autoscaling, RETENTION_LINEAGE),
-        released_id=series.ids[-1],
-        replaced=True,
-        keep_previous=1,
-        retain_on_delete=False,
-    )
+    rebake = _plan_of_current(ec2, autoscaling, series, replaced=True)
     report = series.bake()
     assert report is not None
     assert _ids(rebake.retire) == sorted(report.retired)
@@ -161,13 +166,7 @@ def test_release_plan_before_a_rebake_and_a_destroy_says_what_retention_then_doe
     assert _ids(in_use) == sorted(k.image_id for k in report.kept)
     assert bool(in_use) == used
 
-    destroy = release_plan(
-        lineage_images(ec2, autoscaling, RETENTION_LINEAGE),
-        released_id=series.ids[-1],
-        replaced=False,
-        keep_previous=1,
-        retain_on_delete=False,
-    )
+    destroy = _plan_of_current(ec2, autoscaling, series, replaced=False)
     report = series.destroy()
     assert _ids(destroy.deregister) == sorted(report.deregistered)
     assert _ids(destroy.keep) == sorted(k.image_id for k in report.kept)
