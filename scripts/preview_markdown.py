@@ -15,13 +15,8 @@ from scripts.preview_report import UNKNOWN, Bake, Change, Report, Rollout
 # The comment's first line: the workflow finds its comment for a stack by it and
 # updates it instead of adding another (.github/workflows/preview.yml).
 COMMENT_MARKER = "<!-- bakery-pr-preview"
-_OPS = {
-    "create": "create",
-    "update": "update",
-    "delete": "delete",
-    "replace": "replace",
-    "same": "unchanged",
-}
+# The CLI's own summary words ("Resources: +1 to create, 2 unchanged").
+_SUMMARY = {"same": "{n} unchanged"}
 _INSTANCE_FATE = {
     "stop": "**will stop** `{id}` (consistency `stop`), snapshot it, and start it again "
     "as soon as the snapshots have started",
@@ -182,8 +177,12 @@ def _rollout_block(rollout: Rollout) -> list[str]:
 
 
 def _summary(report: Report) -> str:
-    parts = [f"{n} to {_OPS.get(op, op)}" for op, n in sorted(report.summary.items()) if n]
-    return ", ".join(p.replace("to unchanged", "unchanged") for p in parts) or "no resources"
+    parts = [
+        _SUMMARY.get(op, "{n} to {op}").format(n=n, op=op)
+        for op, n in sorted(report.summary.items())
+        if n
+    ]
+    return ", ".join(parts) or "no resources"
 
 
 def render(report: Report) -> str:
