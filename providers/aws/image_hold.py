@@ -54,12 +54,12 @@ def hold_key(holder: str) -> str:
 
 def _owned(ec2: Any, image_id: str) -> bool:
     """Whether the image exists (disabled counts) and belongs to this account."""
-    mine = ec2.describe_images(
+    pages = ec2.get_paginator("describe_images").paginate(
         Owners=["self"],
         IncludeDisabled=True,
         Filters=[{"Name": "image-id", "Values": [image_id]}],
     )
-    return any(i.get("State") != "deregistered" for i in mine["Images"])
+    return any(i.get("State") != "deregistered" for page in pages for i in page["Images"])
 
 
 def hold_image(ec2: Any, image_id: str, holder: str, *, now: Now = tags.utcnow) -> bool:
