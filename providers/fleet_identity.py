@@ -31,7 +31,7 @@ from pulumi.dynamic import (
 
 from providers import fleet_base
 from providers.aws import cutover
-from providers.dynamic_props import known, progress
+from providers.dynamic_props import UNKNOWN, known, progress
 from providers.fleet_base import FleetProvider, required
 
 IDENTITY_INPUTS = ("launch_configuration_prefix", "region", "endpoint_url")
@@ -59,8 +59,8 @@ class FleetIdentityProvider(FleetProvider):
             inputs["adopted"] = bool(olds.get("adopted"))
             return CheckResult(inputs, failures)
         legacy = inputs.get("legacy_key")
-        if failures or not known(legacy) or not known(inputs.get("region", "")):
-            return CheckResult(inputs, failures)
+        if failures or not known(legacy) or inputs.get("region") == UNKNOWN:
+            return CheckResult(inputs, failures)  # decided once the values are known
         (autoscaling,) = fleet_base.clients(inputs, self.default_region, "autoscaling")
         try:
             adopted = cutover.fleet_exists(autoscaling, str(legacy))

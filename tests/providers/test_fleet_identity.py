@@ -25,6 +25,15 @@ def test_fleet_identity_check_new_fleet_gets_a_unique_id(fleet: Fleet) -> None:
     assert first["fleet_id"] != second["fleet_id"]
 
 
+def test_fleet_identity_check_without_a_region_uses_the_stacks(fleet: Fleet) -> None:
+    provider = FleetIdentityProvider()
+    provider.default_region = REGION  # from configure (aws:region)
+
+    checked = provider.check({}, _props(FLEET, region=None)).inputs
+
+    assert (checked["fleet_id"], checked["adopted"]) == (FLEET, True)
+
+
 def test_fleet_identity_check_keeps_the_id_of_the_state_even_after_a_rename(
     fleet: Fleet,
 ) -> None:
