@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pulumi
 from pulumi.dynamic import (
     CheckFailure,
@@ -27,25 +26,34 @@ from pulumi.dynamic import (
 
 from providers import lifecycle
 from providers.aws import validation
+from providers.aws.bake_plan import (
+    BAKE_ID,
+    IMAGE_NAME,
+    USER_NAMED,
+    bake_id_of,
+    consistency_of,
+    image_name_of,
+    plan_bake,
+)
 from providers.aws.baked_image import (
     BakedImageInfo,
     BakeRequest,
-    bake_id_for,
     bake_image,
     check_bake,
     describe_baked_image,
     update_baked_image,
 )
-from providers.aws.clients import make_client
+from providers.aws.clients import default_region, make_client
 from providers.aws.errors import InvalidInputError
 from providers.aws.preflight import PreflightRequest, preflight_bake
 from providers.aws.reachability import AWS_CALL_ERRORS, aws_problem
 from providers.dynamic_props import UNKNOWN, progress, same
 
+__all__ = ["USER_NAMED", "BakedImage", "BakedImageArgs", "BakedImageProvider"]
+
 DEFAULTS: dict[str, Any] = {
     "description": "",
     "triggers": [],
-    "stop_instance": True,
     "restore_state": True,
     "tags": {},
     "keep_previous": 1,
@@ -54,21 +62,12 @@ DEFAULTS: dict[str, Any] = {
     "allow_instance_store_loss": False,
     **lifecycle.DEFAULTS,
 }
-# Whether the user chose the name (else Bakery generates one per bake). The CLI hides
-# "__" keys from previews, so this bookkeeping does not clutter a reviewed diff.
-USER_NAMED = "__user_named"
-# Inputs whose change needs a new image (Pulumi replaces: new image first, old after).
-REPLACE_KEYS = (
-    "instance_id",
-    "name",
-    "triggers",
-    "stop_instance",
-    "region",
-    "endpoint_url",
-    "lineage",
-    "bake_id",
-)
-# Inputs AWS (or Bakery alone) can change in place.
+# Inputs whose change needs a new image (Pulumi replaces: new image first, old after);
+# the derived bake id and AMI name are compared too (``_replaces``).
+REPLACE_KEYS = ("instance_id", "triggers", "region", "endpoint_url", "lineage")
+# Inputs AWS (or Bakery alone) can change in place; ``consistency`` only changes how
+# a later bake runs (compared through ``consistency_of``, so ``stop_instance`` in old
+# state equals its consistency).
 UPDATE_KEYS = (
     "description",
     "tags",
@@ -79,8 +78,8 @@ UPDATE_KEYS = (
     "allow_instance_store_loss",
     *lifecycle.UPDATE_KEYS,
 )
-# What defines a bake: these feed the deterministic bake id.
-BAKE_KEYS = ("instance_id", "name", "triggers", "stop_instance", "region", "endpoint_url")
+# Keys the plan needs known before it can derive the bake id.
+PLAN_KEYS = ("instance_id", "name", "triggers", "region", "endpoint_url")
 OUTPUT_KEYS = (
     "image_id",
     "snapshot_ids",
@@ -90,6 +89,7 @@ OUTPUT_KEYS = (
     "created_at",
     "downtime_seconds",
     *lifecycle.OUTPUT_KEYS,
+    "bake_id",
 )
 
 
@@ -111,13 +111,6 @@ def _log(props: Mapping[str, Any], message: str) -> None:
     progress(f"{props.get('lineage', '?')}: {message}")
 
 
-def _bake_key(props: Mapping[str, Any], *, user_named: bool) -> dict[str, Any]:
-    """The inputs that define a bake; a generated name is not one (it derives from them)."""
-    key = {k: props.get(k) for k in BAKE_KEYS}
-    key["name"] = props.get("name") if user_named else None
-    return key
-
-
 def _ec2(props: Mapping[str, Any]) -> Any:
     return make_client("ec2", region=props.get("region"), endpoint_url=props.get("endpoint_url"))
 
@@ -129,22 +122,15 @@ def _check_client(service: str, props: Mapping[str, Any]) -> Any:
     )
 
 
-def _consistency(props: Mapping[str, Any]) -> str:
-    """The bake's consistency mode; ``stop_instance`` is its older spelling (true = stop)."""
-    if props.get("consistency"):
-        return str(props["consistency"])
-    return "stop" if props.get("stop_instance", True) else "live"
-
-
 def _request(props: Mapping[str, Any]) -> BakeRequest:
     return BakeRequest(
         instance_id=props["instance_id"],
-        name=props["name"],
-        bake_id=props["bake_id"],
+        name=str(image_name_of(props)),
+        bake_id=str(bake_id_of(props)),
         lineage=props["lineage"],
         description=props.get("description") or "",
         tags=dict(props.get("tags") or {}),
-        stop_instance=bool(props.get("stop_instance", True)),
+        consistency=consistency_of(props),
         restore_state=bool(props.get("restore_state", True)),
         timeouts_min=dict(props.get("timeouts") or {}),
     )
@@ -160,12 +146,23 @@ def _outputs(info: BakedImageInfo) -> dict[str, Any]:
         "source_instance_id": info.source_instance_id,
         "created_at": info.created_at,
         "downtime_seconds": info.downtime_seconds,
+        BAKE_ID: info.bake_id,
+        IMAGE_NAME: info.name,
     }
 
 
 def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
     """Props without the engine's own keys and without outputs."""
     return {k: v for k, v in props.items() if not k.startswith("__") and k not in OUTPUT_KEYS}
+
+
+def _kept_bookkeeping(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The derived keys of stored props, in the current form."""
+    return {
+        BAKE_ID: bake_id_of(props),
+        IMAGE_NAME: image_name_of(props),
+        USER_NAMED: bool(props.get(USER_NAMED)),
+    }
 
 
 class BakedImageProvider(ResourceProvider):
@@ -184,47 +181,30 @@ class BakedImageProvider(ResourceProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate every input (one failure per bad field), fill defaults, derive
-        ``region``, ``bake_id`` and a generated ``name``. Reads AWS only when a bake
-        will happen, and never changes anything."""
-        inputs = {k: v for k, v in news.items() if k not in OUTPUT_KEYS}
+        ``region``, ``consistency`` and (in ``__`` keys the CLI does not show) the bake
+        id and AMI name. Reads AWS only when a bake will happen, never changes it."""
+        inputs = {k: v for k, v in news.items() if k not in OUTPUT_KEYS and k != IMAGE_NAME}
         for key, default in DEFAULTS.items():
             if inputs.get(key) is None:
                 inputs[key] = default
         if inputs.get("region") is None:
-            inputs["region"] = (
-                self.default_region or boto3.session.Session().region_name or "us-east-1"
-            )
+            inputs["region"] = default_region(self.default_region)
         problems = self._check_fields(inputs)
         user_named = not _unset(inputs.get("name"))
-        if not problems and all(_known(inputs.get(k)) for k in BAKE_KEYS if k != "name"):
-            key_inputs = _bake_key(inputs, user_named=user_named)
-            old_key = _bake_key(olds, user_named=bool(olds.get(USER_NAMED)))
-            rebake = not olds or not same(old_key, key_inputs)
-            if not rebake:
-                inputs["bake_id"] = olds["bake_id"]
-            else:
-                inputs["bake_id"] = bake_id_for(
-                    inputs["lineage"], key_inputs, olds.get("bake_id") if olds else None
-                )
-            if not user_named:
-                base = validation.safe_image_name(str(inputs["lineage"]).rsplit("/", 1)[-1])
-                inputs["name"] = f"{base[:100]}-{inputs['bake_id'][:10]}"
-            elif rebake and olds and olds.get("name") == inputs["name"]:
-                problems.append(
-                    InvalidInputError(
-                        "name",
-                        inputs["name"],
-                        "a re-bake registers the new AMI before the old one is retired and "
-                        "AMI names are unique per region; change name together with the "
-                        "triggers, or leave name unset for a generated one",
-                    )
-                )
-            if rebake and not problems:
+        if not problems and all(_known(inputs.get(k)) for k in PLAN_KEYS):
+            plan = plan_bake(olds, inputs)
+            problems += plan.problems
+            for note in plan.notes:
+                _log(inputs, note)
+            inputs["consistency"] = plan.consistency
+            inputs[BAKE_ID], inputs[IMAGE_NAME] = plan.bake_id, plan.image_name
+            if plan.rebake and not problems:
                 problems += self._check_aws(inputs)
         else:
-            inputs.setdefault("bake_id", UNKNOWN)
-            if not user_named:
-                inputs["name"] = UNKNOWN
+            inputs[BAKE_ID] = UNKNOWN
+            inputs[IMAGE_NAME] = inputs.get("name") if user_named else UNKNOWN
+            if not problems:
+                inputs["consistency"] = consistency_of(inputs)
         problems += lifecycle.check_inputs(inputs, olds)
         inputs[USER_NAMED] = user_named
         return CheckResult(inputs, [CheckFailure(p.field, str(p)) for p in problems])
@@ -254,12 +234,7 @@ class BakedImageProvider(ResourceProvider):
         for key, rule in rules:
             if known(key):
                 problems += rule(inputs.get(key), key)
-        for flag in (
-            "stop_instance",
-            "restore_state",
-            "retain_on_delete",
-            "allow_instance_store_loss",
-        ):
+        for flag in ("restore_state", "retain_on_delete", "allow_instance_store_loss"):
             if known(flag):
                 problems += validation.check_bool(inputs.get(flag), flag)
         if known("keep_previous"):
@@ -283,8 +258,8 @@ class BakedImageProvider(ResourceProvider):
                 _check_client("autoscaling", inputs),
                 PreflightRequest(
                     instance_id=inputs["instance_id"],
-                    bake_id=inputs["bake_id"],
-                    consistency=_consistency(inputs),
+                    bake_id=str(bake_id_of(inputs)),
+                    consistency=consistency_of(inputs),
                     allow_instance_store_loss=bool(inputs.get("allow_instance_store_loss")),
                 ),
             )
@@ -296,17 +271,29 @@ class BakedImageProvider(ResourceProvider):
             _log(inputs, report.plan)
         return list(report.problems)
 
+    @staticmethod
+    def _replaces(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        """Inputs (and derived keys) whose change needs a new image; ``olds`` may be
+        state written by an earlier Bakery (``bake_id``/``name`` instead of ``__`` keys)."""
+        replaces = [k for k in REPLACE_KEYS if not same(olds.get(k), news.get(k))]
+        if bake_id_of(olds) != bake_id_of(news):
+            replaces.append(BAKE_ID)
+        if image_name_of(olds) != image_name_of(news):
+            replaces.append("name" if news.get(USER_NAMED) else IMAGE_NAME)
+        return replaces
+
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Replace on what needs a new image; update in place what AWS can change.
 
         ``olds`` are the old outputs. A replacement creates the new image before
         the old one is released (delete_before_replace=False)."""
-        replaces = [k for k in REPLACE_KEYS if not same(_old(olds, k), news.get(k))]
+        replaces = self._replaces(olds, news)
         updates = [k for k in UPDATE_KEYS if not same(_old(olds, k), news.get(k))]
-        why = [k for k in replaces if k not in ("bake_id", "name") or news.get(USER_NAMED)]
+        if consistency_of(olds) != consistency_of(news):
+            updates.append("consistency")
         if replaces:
-            reason = ", ".join(why) or "bake_id"
-            _log(news, f"re-bake of {news.get('instance_id')} because {reason} changed")
+            why = ", ".join(k for k in replaces if not k.startswith("__")) or "the bake id"
+            _log(news, f"re-bake of {news.get('instance_id')} because {why} changed")
         return DiffResult(
             changes=bool(replaces or updates),
             replaces=replaces,
@@ -317,7 +304,7 @@ class BakedImageProvider(ResourceProvider):
         """Bake (or adopt the interrupted bake of the same bake id) and report outputs."""
         info = bake_image(_ec2(props), _request(props), log=lambda m: _log(props, m))
         _log(props, f"baked {info.image_id}; instance down {info.downtime_seconds:.0f}s")
-        outs = {**_inputs_of(props), **_outputs(info)}
+        outs = {**_inputs_of(props), **_outputs(info), USER_NAMED: bool(props.get(USER_NAMED))}
         outs.update(lifecycle.apply(info.image_id, outs, lambda m: _log(props, m)))
         return CreateResult(info.image_id, outs)
 
@@ -326,7 +313,8 @@ class BakedImageProvider(ResourceProvider):
         info = describe_baked_image(_ec2(props), id_)
         if info is None:
             return ReadResult("", {})
-        outs = {**_inputs_of(props), **_outputs(info)}
+        outs = {**_inputs_of(props), **_kept_bookkeeping(props), **_outputs(info)}
+        outs[BAKE_ID] = bake_id_of(props) or info.bake_id
         outs.update({k: props[k] for k in lifecycle.OUTPUT_KEYS if k in props})
         outs["tags"] = info.user_tags
         outs["description"] = info.description
@@ -344,7 +332,7 @@ class BakedImageProvider(ResourceProvider):
         )
         outs = {k: olds[k] for k in (*OUTPUT_KEYS, "name") if k in olds}
         outs.update(lifecycle.update(id_, olds, news, lambda m: _log(news, m)))
-        return UpdateResult({**_inputs_of(news), **outs})
+        return UpdateResult({**_inputs_of(news), **outs, **_kept_bookkeeping(olds)})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Retire on replacement (kept for rollback per keep_previous), remove on destroy;
@@ -363,8 +351,13 @@ class BakedImageArgs:
     description: pulumi.Input[str] | None = None
     triggers: pulumi.Input[Sequence[Any]] | None = None
     """Any change re-bakes (e.g. a patch date or package versions)."""
-    stop_instance: pulumi.Input[bool] = True
-    """Stop for a consistent image; False takes crash-consistent snapshots while running."""
+    consistency: pulumi.Input[str] | None = None
+    """How the image is kept consistent: ``stop`` (default: stop the instance, image it,
+    start it as soon as every volume has its snapshot), ``reboot`` (EC2's CreateImage
+    reboot: a clean shutdown, keeps the public IP, host and instance-store data) or
+    ``live`` (image it running: crash-consistent)."""
+    stop_instance: pulumi.Input[bool] | None = None
+    """Deprecated: ``True`` is ``consistency="stop"``, ``False`` is ``"live"``."""
     restore_state: pulumi.Input[bool] = True
     """Return the instance to the state it was found in after the bake."""
     tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
@@ -409,6 +402,7 @@ class BakedImageArgs:
             "name": self.name,
             "description": self.description,
             "triggers": self.triggers,
+            "consistency": self.consistency,
             "stop_instance": self.stop_instance,
             "restore_state": self.restore_state,
             "tags": self.tags,
@@ -438,7 +432,6 @@ class BakedImage(pulumi.dynamic.Resource, module="bakery", name="BakedImage"):
     images_in_use: pulumi.Output[dict[str, list[str]]]
     """At bake time: the lineage's other images still in use, and by what (retention
     keeps these)."""
-    bake_id: pulumi.Output[str]
 
     def __init__(
         self,
@@ -448,8 +441,9 @@ class BakedImage(pulumi.dynamic.Resource, module="bakery", name="BakedImage"):
     ) -> None:
         props = args.to_props()
         props["lineage"] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
-        for key in (*OUTPUT_KEYS, "bake_id"):
-            props[key] = None
+        for key in OUTPUT_KEYS:
+            if key != "bake_id":
+                props[key] = None
         super().__init__(
             BakedImageProvider(), resource_name, props, _own_provider(resource_name, opts)
         )

@@ -13,6 +13,7 @@ from typing import Any
 
 from providers import dynamic_props
 from providers.aws import lifecycle, tags, validation
+from providers.aws.bake_plan import bake_id_of
 from providers.aws.clients import make_client
 from providers.aws.errors import InvalidInputError
 from providers.aws.image_use import UsePolicy, image_uses
@@ -133,12 +134,7 @@ def check_inputs(
         found = validation.check_days(days, "deprecate_after_days")
         problems += found
         baked_at = olds.get("created_at")
-        if (
-            not found
-            and days is not None
-            and baked_at
-            and olds.get("bake_id") == inputs.get("bake_id")
-        ):
+        if not found and days is not None and baked_at and bake_id_of(olds) == bake_id_of(inputs):
             at = lifecycle.deprecation_time(str(baked_at), float(days))
             if at <= now():
                 problems.append(
@@ -203,7 +199,7 @@ def _copy(
             source_region=str(props.get("region")),
             name=str(image.get("Name") or props.get("name")),
             description=str(image.get("Description") or props.get("description") or ""),
-            bake_id=str(props.get("bake_id")),
+            bake_id=str(bake_id_of(props)),
             image_tags={
                 k: v
                 for k, v in tags.to_dict(image.get("Tags")).items()

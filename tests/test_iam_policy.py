@@ -215,8 +215,7 @@ def test_iam_policy_scan_finds_the_bake_and_rollout_calls() -> None:
 
     for op in (
         "ec2:StopInstances",
-        "ec2:CreateSnapshots",
-        "ec2:RegisterImage",
+        "ec2:CreateImage",
         "ec2:DescribeSnapshots",  # used through a paginator
         "ec2:DescribeInstanceAttribute",  # pre-flight: stop protection
         "autoscaling:DescribeAutoScalingInstances",  # pre-flight: group membership
@@ -308,7 +307,7 @@ def test_iam_policy_covers_what_a_bake_sends_under_moto(
     provider.delete(created.id, updated.outs)
 
     sent = {f"{c.service}:{c.operation}" for c in calls.calls}
-    assert {"ec2:StopInstances", "ec2:RegisterImage", "ec2:DeregisterImage"} <= sent
+    assert {"ec2:StopInstances", "ec2:CreateImage", "ec2:DeregisterImage"} <= sent
     # The pre-flight at check (providers/aws/preflight.py) reads these.
     assert {"ec2:DescribeInstanceTypes", "autoscaling:DescribeAutoScalingInstances"} <= sent
     assert "autoscaling:DescribeAutoScalingGroups" in sent  # the in-use guard

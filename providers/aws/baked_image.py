@@ -1,73 +1,84 @@
-"""The bake workflow: golden instance -> AMI, resumable, and the image's life after.
+"""The bake workflow: golden instance -> AMI with EC2's own CreateImage, resumable.
 
-``bake_image`` runs, in order (each step adopts what an interrupted run left):
+``bake_image`` runs these steps in order. Each first asks AWS whether it is already
+done (tags, states), so a run resumed after a crash takes the same path as a first
+run and simply finds steps done:
 
-1. DescribeInstances/DescribeVolumes/DescribeImages: inspect the instance; refuse a
-   name another image holds, before anything is touched.
-2. Find an image or a complete snapshot set of this bake id; discard partial
-   artifacts of abandoned bakes of the same lineage.
-3. CreateTags + StopInstances (a note on the instance says what to restore), then
-   one CreateSnapshots set tagged at creation.
-4. StartInstances *as soon as the snapshots have started*: a snapshot is
-   point-in-time when it starts, so downtime is stop + start, not the copy.
-5. Wait for the snapshots, RegisterImage (mappings mirror the instance, tags at
-   registration; if another run of this bake registered first, adopt its image),
-   CreateTags (again, explicitly), wait until available.
+1. inspect  DescribeInstances, DescribeImages: the instance can be imaged; an image of
+            this bake id is adopted; a name held by another image is refused before
+            anything changes; leftovers of abandoned bakes of the lineage go.
+2. hold     (stop, reboot) the stop note on the instance (``instance_hold``): done when
+            the note is this bake's; another bake's note is waited out.
+3. stop     (stop) StopInstances, wait stopped: done when stopped.
+4. image    CreateImage (NoReboot unless ``reboot``), image and snapshots tagged at
+            creation: done when an image of the bake id exists; a retry that gets
+            InvalidAMIName.Duplicate adopts the image if it is this bake's.
+5. restart  (stop) as soon as every EBS volume has a snapshot of the image (not when
+            the image is available): StartInstances, retried while EC2 refuses, wait
+            running: done when in the state to restore.
+6. release  DeleteTags of the note, right after the restart, so another bake of the
+            instance need not wait for this image: done when the note is not ours.
+7. wait     until the image is available (looks timed from snapshot progress).
+8. verify   PlatformDetails / UsageOperation of the image equal the instance's
+            (billing: a Windows or RHEL image must keep it); on a mismatch the image
+            is deregistered and the bake fails loudly.
 
-On any failure the instance is put back in the state it was found in.
+On any failure while the bake holds the instance, it is put back in the state it was
+found in, then released. CreateSnapshots + RegisterImage is gone: RegisterImage loses
+billing, Secure Boot (UefiData) and NitroTPM, and the RegisterImage reference says to
+use CreateImage unless there is a specific reason; none applies to a golden instance.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from providers.aws import tags
-from providers.aws.errors import ImageNameTakenError, InvalidInputError
+from providers.aws.bake_plan import bake_id_for
+from providers.aws.bake_waits import BAKE_WAITS, TIMEOUT_WAITERS
+from providers.aws.errors import (
+    ImageMismatchError,
+    ImageNameTakenError,
+    InstanceNotRestoredError,
+    InvalidInputError,
+)
 from providers.aws.images import (
+    billing_of,
+    create_image,
     deregister_image,
     describe_image,
     find_image_by_name,
     find_images,
     image_snapshot_ids,
     mapped_snapshot_ids,
-    register_image,
     tag_image,
     untag_image,
     wait_for_image,
 )
-from providers.aws.snapshots import (
-    complete_set,
-    delete_snapshots,
-    find_snapshots,
-    snapshot_volumes,
-    wait_for_snapshots,
-)
+from providers.aws.instance_hold import hold_instance, release_instance
+from providers.aws.preflight import wait_for_pending_volume_snapshots
+from providers.aws.snapshots import delete_snapshots, find_snapshots
 from providers.aws.source_instance import (
+    START_RETRY,
     SourceInstance,
+    current_state,
     inspect_instance,
     restore_instance,
     settle_instance,
-    state_to_restore,
     stop_instance,
 )
-from providers.aws.waits import WAITS, Pacing, WaitSpec
+from providers.aws.waits import WAITS, Pacing, WaitSpec, poll_until
+
+__all__ = ["BakeRequest", "BakedImageInfo", "bake_id_for", "bake_image", "check_bake"]
 
 Log = Callable[[str], None]
 Now = Callable[[], datetime]
 
 # Image states that will never become available: artifacts of a failed bake.
 _DEAD_IMAGE_STATES = frozenset({"pending", "failed", "error", "invalid"})
-# A bake's timeouts (minutes, by user-facing key) map onto these waiters.
-TIMEOUT_WAITERS = {
-    "instance": ("instance_stopped", "instance_running", "instance_settled"),
-    "snapshots": ("snapshots_completed",),
-    "image": ("image_available",),
-}
 
 
 def _quiet(_: str) -> None:
@@ -84,17 +95,32 @@ class BakeRequest:
     lineage: str
     description: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
-    stop_instance: bool = True
+    consistency: str = "stop"
     restore_state: bool = True
     timeouts_min: Mapping[str, float] = field(default_factory=dict)
 
     def spec(self, waiter_name: str) -> WaitSpec:
         """The waiter's cadence with the user's deadline, if one was given."""
-        spec = WAITS[waiter_name].spec
+        spec = BAKE_WAITS[waiter_name].spec
+        if waiter_name == "image_available":  # the image is done when its snapshots are
+            given = [k for k in ("snapshots", "image") if k in self.timeouts_min]
+            if given:
+                minutes = float(self.timeouts_min.get("snapshots", 480.0))
+                return spec.with_deadline(
+                    (minutes + float(self.timeouts_min.get("image", 120.0))) * 60.0
+                )
+            return spec
         for key, waiters in TIMEOUT_WAITERS.items():
             if waiter_name in waiters and key in self.timeouts_min:
                 return spec.with_deadline(float(self.timeouts_min[key]) * 60.0)
         return spec
+
+    @property
+    def hold_s(self) -> float:
+        """How long this bake may hold the instance: stop, snapshots, start (and retries)."""
+        parts = ("instance_stopped", "image_snapshots_started", "instance_running")
+        others = WAITS["volume_snapshots_idle"].spec.deadline_s  # pre-stop wait
+        return sum(self.spec(p).deadline_s for p in parts) + START_RETRY.deadline_s + others
 
 
 @dataclass(frozen=True)
@@ -114,16 +140,6 @@ class BakedImageInfo:
     bake_id: str
     lineage: str
     user_tags: dict[str, str]
-
-
-def bake_id_for(lineage: str, bake_inputs: Mapping[str, Any], previous: str | None) -> str:
-    """A deterministic id for one bake: same inputs and history, same id.
-
-    ``previous`` (the bake id being replaced) makes a re-bake to inputs seen
-    before (triggers A -> B -> A) a new bake rather than an adoption of A.
-    """
-    blob = json.dumps([lineage, bake_inputs, previous or ""], sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def _info(ec2: Any, image: Mapping[str, Any]) -> BakedImageInfo:
@@ -176,7 +192,7 @@ def _own_image(ec2: Any, req: BakeRequest) -> dict[str, Any] | None:
 def check_bake(ec2: Any, req: BakeRequest) -> list[InvalidInputError]:
     """Read-only checks against AWS for ``check``/preview: nothing is changed.
 
-    AWS calls: DescribeInstances, DescribeVolumes, DescribeImages.
+    AWS calls: DescribeInstances, DescribeImages.
     """
     problems: list[InvalidInputError] = []
     try:
@@ -210,69 +226,209 @@ def _discard_abandoned(ec2: Any, req: BakeRequest, log: Log) -> None:
         delete_snapshots(ec2, orphans)
 
 
-def _snapshot_tags(req: BakeRequest) -> dict[str, str]:
+def _artifact_tags(req: BakeRequest, baked_at: str) -> dict[str, str]:
     return {
         **req.tags,
         tags.BAKE_ID: req.bake_id,
         tags.LINEAGE: req.lineage,
         tags.SOURCE_INSTANCE: req.instance_id,
+        tags.BAKED_AT: baked_at,
     }
 
 
-def _take_snapshots(
-    ec2: Any, req: BakeRequest, source: SourceInstance, restore_to: str, pacing: Pacing, log: Log
-) -> tuple[dict[str, str], float]:
-    """Stop (if asked), start the snapshot set, and put the instance back at once.
+class _Bake:
+    """One run of one bake: the steps of the module docstring, over what AWS shows."""
 
-    Returns:
-        The snapshot set and how long the instance was not running.
-    """
-    stopped_at: float | None = None
-    must_restore = source.held_by is not None
-    try:
-        if req.stop_instance and source.state != "stopped":
-            log(f"stopping {source.instance_id}")
-            stopped_at = pacing.clock()
-            must_restore = True
-            stop_instance(
-                ec2,
-                source,
-                req.bake_id,
-                restore_state=restore_to,
-                pacing=pacing,
-                spec=req.spec("instance_stopped"),
-                log=log,
-            )
-        snapshots = snapshot_volumes(
-            ec2,
-            source,
-            _snapshot_tags(req),
-            f"Bakery {req.lineage} bake {req.bake_id} of {source.instance_id}",
+    def __init__(self, ec2: Any, req: BakeRequest, pacing: Pacing, log: Log, now: Now) -> None:
+        self.ec2, self.req, self.pacing, self.log, self.now = ec2, req, pacing, log, now
+        self.source: SourceInstance
+        self.image: dict[str, Any] | None = None
+        self.image_id = ""
+        self.created_at: float | None = None
+        self.held = False
+        self.restore_to = "running"
+        self.down_since: float | None = None
+        self.downtime = 0.0
+
+    def run(self) -> BakedImageInfo:
+        self.inspect()
+        try:
+            self.hold()
+            self.stop()
+            self.create()
+            self.restart()
+        except InstanceNotRestoredError:
+            raise  # the restore itself failed: keep the note, it says what to restore
+        except BaseException:
+            if self.held:
+                self.put_back()
+            raise
+        self.release()
+        self.wait()
+        return self.verify()
+
+    # 1. inspect
+    def inspect(self) -> None:
+        req = self.req
+        self.source = inspect_instance(self.ec2, req.instance_id)
+        self.image = _own_image(self.ec2, req)
+        self.source = settle_instance(
+            self.ec2, self.source, pacing=self.pacing, spec=req.spec("instance_settled")
         )
-        log(f"started snapshots {', '.join(sorted(snapshots.values()))}")
-    except BaseException:
-        if must_restore:
-            restore_instance(
-                ec2,
-                source.instance_id,
-                restore_to,
-                pacing=pacing,
-                spec=req.spec("instance_running"),
+        if self.image is None:
+            _discard_abandoned(self.ec2, req, self.log)
+        else:
+            self.image_id = str(self.image["ImageId"])
+            self.log(f"adopting image {self.image_id} of this bake")
+
+    # 2. hold
+    def hold(self) -> None:
+        note_is_ours = self.source.tags.get(tags.STOPPED_BY) == self.req.bake_id
+        needs_hold = self.image is None and self.req.consistency != "live"
+        if not (needs_hold or note_is_ours):
+            self.restore_to = self.source.state
+            return
+        self.held = True
+        self.restore_to = hold_instance(
+            self.ec2,
+            self.req.instance_id,
+            self.req.bake_id,
+            restore_state=self.source.state,
+            hold_s=self.req.hold_s,
+            pacing=self.pacing,
+            now=self.now,
+            log=self.log,
+        )
+
+    # 3. stop
+    def stop(self) -> None:
+        if self.image is not None or self.req.consistency != "stop":
+            return
+        state = current_state(self.ec2, self.req.instance_id)
+        if state == "stopped":
+            return
+        # EBS allows few pending snapshots per volume: a stop followed by
+        # ConcurrentSnapshotLimitExceeded would be a needless outage.
+        wait_for_pending_volume_snapshots(
+            self.ec2, self.source.volume_ids, pacing=self.pacing, log=self.log
+        )
+        self.log(f"stopping {self.req.instance_id} (consistency: stop)")
+        self.down_since = self.pacing.clock()
+        stop_instance(
+            self.ec2,
+            self.req.instance_id,
+            pacing=self.pacing,
+            spec=self.req.spec("instance_stopped"),
+            log=self.log,
+        )
+
+    # 4. image
+    def create(self) -> None:
+        if self.image is not None:
+            return
+        req = self.req
+        baked_at = tags.stamp(self.now())
+        artifact_tags = _artifact_tags(req, baked_at)
+        self.created_at = self.pacing.clock()
+        try:
+            self.image_id = create_image(
+                self.ec2,
+                req.instance_id,
+                name=req.name,
+                description=req.description,
+                no_reboot=req.consistency != "reboot",
+                image_tags=artifact_tags,
+                snapshot_tags=artifact_tags,
             )
-        raise
-    if must_restore:
-        wanted = restore_to if req.restore_state else "stopped"
-        log(f"snapshots started; returning {source.instance_id} to {wanted}")
+            verb = "rebooting it" if req.consistency == "reboot" else "NoReboot"
+            self.log(f"creating image {self.image_id} of {req.instance_id} ({verb})")
+        except ImageNameTakenError:
+            # Another run of this bake got there first (a killed `pulumi up` leaves its
+            # provider host baking): AWS refused the duplicate name. Adopt its image.
+            raced = _own_image(self.ec2, req)  # raises again if the name is not this bake's
+            if raced is None:
+                raise
+            self.image, self.image_id = raced, str(raced["ImageId"])
+            self.log(f"adopting image {self.image_id} created by another run of this bake")
+
+    # 5. restart
+    def restart(self) -> None:
+        req = self.req
+        if not self.held:
+            return
+        if req.consistency != "live":
+            volumes = [req.bake_id, *self.source.volume_ids]
+            poll_until(
+                self.ec2,
+                BAKE_WAITS["image_snapshots_started"],
+                volumes,
+                resource=f"snapshots of {self.image_id}",
+                pacing=self.pacing,
+                spec=req.spec("image_snapshots_started"),
+                log=self.log,
+            )
+        wanted = self.restore_to if req.restore_state else "stopped"
+        if wanted == "running" and current_state(self.ec2, req.instance_id) != "running":
+            self.log(f"every volume has a snapshot; starting {req.instance_id} (image pending)")
+        self.put_back(wanted)
+        if self.down_since is not None:
+            self.downtime = self.pacing.clock() - self.down_since
+        elif req.consistency == "reboot" and self.created_at is not None:
+            self.downtime = self.pacing.clock() - self.created_at  # until snapshots started
+
+    def put_back(self, wanted: str | None = None) -> None:
         restore_instance(
-            ec2,
-            source.instance_id,
-            wanted,
-            pacing=pacing,
-            spec=req.spec("instance_running"),
-            log=log,
+            self.ec2,
+            self.req.instance_id,
+            wanted or self.restore_to,
+            pacing=self.pacing,
+            spec=self.req.spec("instance_running"),
+            log=self.log,
         )
-    downtime = pacing.clock() - stopped_at if stopped_at is not None else 0.0
-    return snapshots, downtime
+        if wanted is None:  # after a failure: let go too (the note is not needed now)
+            release_instance(self.ec2, self.req.instance_id, self.req.bake_id)
+
+    # 6. release
+    def release(self) -> None:
+        if self.held:
+            release_instance(self.ec2, self.req.instance_id, self.req.bake_id)
+
+    # 7. wait
+    def wait(self) -> None:
+        wait_for_image(
+            self.ec2,
+            self.image_id,
+            self.req.bake_id,
+            pacing=self.pacing,
+            spec=self.req.spec("image_available"),
+            log=self.log,
+            origin=self.created_at,
+        )
+
+    # 8. verify
+    def verify(self) -> BakedImageInfo:
+        image = describe_image(self.ec2, self.image_id)
+        if image is None:  # deregistered out of band between two calls: report, do not hide
+            raise InvalidInputError(
+                "image_id", self.image_id, "the new image vanished; run pulumi up again"
+            )
+        wanted = billing_of(
+            {
+                "PlatformDetails": self.source.platform_details,
+                "UsageOperation": self.source.usage_operation,
+            }
+        )
+        found = billing_of(image)
+        if wanted != (None, None) and found != wanted:
+            deregister_image(self.ec2, image)
+            raise ImageMismatchError(self.image_id, self.req.instance_id, str(found), str(wanted))
+        keep = mapped_snapshot_ids(image) or image_snapshot_ids(self.ec2, image)
+        if tags.DOWNTIME_S not in tags.to_dict(image.get("Tags")):
+            downtime = {tags.DOWNTIME_S: f"{self.downtime:.1f}"}
+            tag_image(self.ec2, self.image_id, keep, downtime)
+            image = {**image, "Tags": [*image.get("Tags", []), *tags.to_list(downtime)]}
+        _drop_stray_snapshots(self.ec2, self.req.bake_id, keep)
+        return _info(self.ec2, image)
 
 
 def bake_image(
@@ -283,93 +439,18 @@ def bake_image(
     log: Log = _quiet,
     now: Now = tags.utcnow,
 ) -> BakedImageInfo:
-    """Bake the instance into an AMI, adopting whatever an earlier run of this bake left.
+    """Bake the instance into an AMI, resuming whatever an earlier run of this bake did.
 
-    See the module docstring for the AWS calls in order.
+    See the module docstring for the steps and their AWS calls.
 
     Raises:
         InstanceUnsuitableError, ImageNameTakenError: before anything is changed.
+        InstanceStillHeldError: another bake kept the instance past its deadline.
         WaitError: a wait failed or timed out (the instance is restored first).
         InstanceNotRestoredError: the instance could not be put back (loud on purpose).
+        ImageMismatchError: the image lost the instance's billing (it is deregistered).
     """
-    pacing = pacing or Pacing()
-    source = inspect_instance(ec2, req.instance_id)
-    image = _own_image(ec2, req)
-    source = settle_instance(ec2, source, pacing=pacing, spec=req.spec("instance_settled"))
-    restore_to = state_to_restore(source)
-    downtime = 0.0
-
-    if image is not None:
-        log(f"adopting image {image['ImageId']} of this bake")
-        if source.held_by:
-            restore_instance(ec2, req.instance_id, restore_to, pacing=pacing, log=log)
-        image_id, snapshot_ids, baked_at, downtime = _adopted(ec2, image, tags.stamp(now()), 0.0)
-    else:
-        _discard_abandoned(ec2, req, log)
-        mine = find_snapshots(ec2, tags.BAKE_ID, req.bake_id)
-        snapshots = complete_set(mine, source.volume_ids)
-        if snapshots is None:
-            if mine:
-                delete_snapshots(ec2, [s["SnapshotId"] for s in mine])
-            snapshots, downtime = _take_snapshots(ec2, req, source, restore_to, pacing, log)
-        else:
-            log(f"adopting snapshots {', '.join(sorted(snapshots.values()))} of this bake")
-            if source.held_by:
-                restore_instance(ec2, req.instance_id, restore_to, pacing=pacing, log=log)
-        wait_for_snapshots(
-            ec2, snapshots.values(), pacing=pacing, spec=req.spec("snapshots_completed"), log=log
-        )
-        snapshot_ids = sorted(snapshots.values())
-        baked_at = tags.stamp(now())
-        try:
-            image_id = register_image(
-                ec2,
-                source,
-                snapshots,
-                name=req.name,
-                description=req.description,
-                image_tags=_image_tags(req, baked_at, downtime),
-            )
-            log(f"registered image {image_id}")
-        except ImageNameTakenError:
-            # Another run of this bake got there first (a killed `pulumi up` leaves its
-            # provider host baking): AWS refused the duplicate name. Adopt its image.
-            raced = _own_image(ec2, req)  # raises again if the name is not this bake's
-            if raced is None:
-                raise
-            log(f"adopting image {raced['ImageId']} registered by another run of this bake")
-            image_id, snapshot_ids, baked_at, downtime = _adopted(ec2, raced, baked_at, downtime)
-
-    tag_image(ec2, image_id, snapshot_ids, _image_tags(req, baked_at, downtime))
-    wait_for_image(ec2, image_id, pacing=pacing, spec=req.spec("image_available"), log=log)
-    _drop_stray_snapshots(ec2, req.bake_id, keep=snapshot_ids)
-    info = describe_baked_image(ec2, image_id)
-    if info is None:  # deregistered out of band between two calls: report, do not hide
-        raise InvalidInputError("image_id", image_id, "the new image vanished; run pulumi up again")
-    return info
-
-
-def _image_tags(req: BakeRequest, baked_at: str, downtime_s: float) -> dict[str, str]:
-    return {
-        **_snapshot_tags(req),
-        tags.BAKED_AT: baked_at,
-        tags.DOWNTIME_S: f"{downtime_s:.1f}",
-    }
-
-
-def _adopted(
-    ec2: Any, image: Mapping[str, Any], baked_at: str, downtime_s: float
-) -> tuple[str, list[str], str, float]:
-    """An image of this bake made by an earlier run: its id, the snapshots it is made of
-    (others of its bake are strays of a racing run), and its baked-at and downtime tags
-    (``baked_at``/``downtime_s`` where it has none)."""
-    image_tags = tags.to_dict(image.get("Tags"))
-    return (
-        str(image["ImageId"]),
-        mapped_snapshot_ids(image) or image_snapshot_ids(ec2, image),
-        image_tags.get(tags.BAKED_AT) or baked_at,
-        float(image_tags.get(tags.DOWNTIME_S) or downtime_s),
-    )
+    return _Bake(ec2, req, pacing or Pacing(), log, now).run()
 
 
 def _drop_stray_snapshots(ec2: Any, bake_id: str, keep: list[str]) -> None:

@@ -73,3 +73,15 @@ def make_client(
         return _session.client(
             service, region_name=region or None, endpoint_url=endpoint_url or None, config=config
         )
+
+
+def default_region(configured: str | None = None) -> str:
+    """The region to use: the stack's ``aws:region``, else the boto3 chain
+    (AWS_REGION, AWS_DEFAULT_REGION, the profile), else us-east-1."""
+    if configured:
+        return configured
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session.region_name or "us-east-1"

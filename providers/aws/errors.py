@@ -17,6 +17,10 @@
     │   └── WaitFailedError           the resource reached a failure state
     ├── InstanceNotRestoredError  the source instance could not be put back in its state
     ├── LineageUnreadableError    a preview report could not read a lineage's images
+    ├── StartRefusedError         EC2 kept refusing StartInstances (no capacity) to the end
+    ├── InstanceStillHeldError    another bake holds the instance and did not let go in time
+    ├── ImageMismatchError        the new image does not carry the instance's billing
+    │                             (PlatformDetails / UsageOperation); it was deregistered
     └── RolloutError              a rollout did not end healthy
         ├── RefreshFailedError        the refresh ended Failed/Cancelled/Rollback*; says what
         │                             the rollback did
@@ -137,13 +141,57 @@ class WaitFailedError(WaitError):
 class InstanceNotRestoredError(BakeryError):
     """The instance could not be returned to the state it was found in."""
 
-    def __init__(self, instance_id: str, wanted: str, cause: BaseException) -> None:
+    def __init__(
+        self, instance_id: str, wanted: str, cause: BaseException, state: str = "unknown"
+    ) -> None:
         self.instance_id = instance_id
         self.wanted = wanted
+        self.state = state
+        action = (
+            f"start it with `aws ec2 start-instances --instance-ids {instance_id}`"
+            if wanted == "running"
+            else f"check it with `aws ec2 describe-instances --instance-ids {instance_id}`"
+        )
         super().__init__(
-            f"instance {instance_id} could not be returned to {wanted!r} ({cause}); "
-            f"it may be left stopped: start it with "
-            f"`aws ec2 start-instances --instance-ids {instance_id}` and re-run `pulumi up`"
+            f"instance {instance_id} is {state} and could not be returned to {wanted!r} "
+            f"({cause}); {action} and re-run `pulumi up`"
+        )
+
+
+class StartRefusedError(BakeryError):
+    """StartInstances was refused (e.g. InsufficientInstanceCapacity) until the deadline."""
+
+    def __init__(self, instance_id: str, code: object, deadline_s: float) -> None:
+        self.instance_id = instance_id
+        self.code = code
+        super().__init__(
+            f"EC2 refused to start instance {instance_id} ({code}) for {deadline_s / 60:.0f} "
+            "minutes; capacity for its type may be short in its Availability Zone"
+        )
+
+
+class InstanceStillHeldError(BakeryError):
+    """Another bake holds the instance (its stop note) and did not release it in time."""
+
+    def __init__(self, instance_id: str, holder: str, until: str, elapsed_s: float) -> None:
+        self.instance_id = instance_id
+        self.holder = holder
+        super().__init__(
+            f"instance {instance_id} is held by bake {holder} (tag bakery:stopped-by) until "
+            f"{until or '?'}; waited {elapsed_s:.0f}s. Run `pulumi up` again once that bake "
+            "is done (its note goes when it restarts the instance)"
+        )
+
+
+class ImageMismatchError(BakeryError):
+    """The image does not carry the instance's billing; it has been deregistered."""
+
+    def __init__(self, image_id: str, instance_id: str, found: str, wanted: str) -> None:
+        self.image_id = image_id
+        super().__init__(
+            f"image {image_id} of instance {instance_id} has billing {found}, but the "
+            f"instance has {wanted}; the image was deregistered. Report this: CreateImage "
+            "should carry PlatformDetails and UsageOperation over"
         )
 
 

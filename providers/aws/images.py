@@ -1,6 +1,6 @@
-"""AMIs of a bake: register from snapshots, find, wait, tag, deregister with snapshots.
+"""AMIs of a bake: create from the instance, find, wait, tag, deregister with snapshots.
 
-Images are found by the ``bakery:bake-id`` tag (set at registration) and by name
+Images are found by the ``bakery:bake-id`` tag (set at creation) and by name
 (unique per account and region), so a retry adopts what an interrupted run made.
 """
 
@@ -13,85 +13,62 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from providers.aws import tags
+from providers.aws.bake_waits import BAKE_WAITS
 from providers.aws.errors import ImageNameTakenError
 from providers.aws.snapshots import delete_snapshots, find_snapshots
-from providers.aws.source_instance import SourceInstance
-from providers.aws.waits import WAITS, Outcome, Pacing, WaitSpec, wait_for
+from providers.aws.waits import Pacing, WaitSpec, poll_until
 
 Log = Callable[[str], None]
 _IMAGE_GONE = ("InvalidAMIID.NotFound", "InvalidAMIID.Unavailable", "InvalidAMIID.Malformed")
 # What an endpoint says to a parameter it does not know.
 _PARAMETER_REFUSED = ("InvalidParameter", "UnknownParameter", "InvalidParameterCombination")
-# Iops applies to these volume types only; Throughput to gp3 only.
-_IOPS_TYPES = frozenset({"io1", "io2", "gp3"})
 
 
-def block_device_mappings(
-    source: SourceInstance, snapshots: Mapping[str, str]
-) -> list[dict[str, Any]]:
-    """One EBS mapping per volume, mirroring the instance's devices.
-
-    Encrypted and KmsKeyId are left out on purpose: a volume made from a snapshot
-    takes the snapshot's encryption and key, and EC2 refuses an encryption value
-    beside a SnapshotId (EC2 API reference, EbsBlockDevice.Encrypted).
-    """
-    mappings = []
-    for volume in source.volumes:
-        ebs: dict[str, Any] = {
-            "SnapshotId": snapshots[volume.volume_id],
-            "VolumeSize": volume.size_gib,
-            "VolumeType": volume.volume_type,
-            "DeleteOnTermination": volume.delete_on_termination,
-        }
-        if volume.volume_type in _IOPS_TYPES and volume.iops:
-            ebs["Iops"] = volume.iops
-        if volume.volume_type == "gp3" and volume.throughput:
-            ebs["Throughput"] = volume.throughput
-        mappings.append({"DeviceName": volume.device_name, "Ebs": ebs})
-    return mappings
-
-
-def register_image(
+def create_image(
     ec2: Any,
-    source: SourceInstance,
-    snapshots: Mapping[str, str],
+    instance_id: str,
     *,
     name: str,
     description: str,
+    no_reboot: bool,
     image_tags: Mapping[str, str],
+    snapshot_tags: Mapping[str, str],
 ) -> str:
-    """Register an AMI from a snapshot set, tagged at registration.
+    """CreateImage of the instance, the image and its snapshots tagged at creation.
 
-    AWS calls: RegisterImage.
+    EC2 makes one snapshot per EBS volume and keeps what it knows about the instance
+    (billing, boot mode, TPM, UEFI data, IMDS support, ENA, instance-store mappings:
+    EC2 API reference, CreateImage; RegisterImage says to use CreateImage for
+    licensed images). ``no_reboot=False`` lets EC2 shut the OS down cleanly first.
+
+    AWS calls: CreateImage.
 
     Raises:
-        ImageNameTakenError: an image not of this bake has the name (the caller
-            adopts one of its own bake first, see ``find_image``).
+        ImageNameTakenError: an image already has the name (a retry of this bake
+            adopts it when its bake id is this bake's).
     """
-    params: dict[str, Any] = {
-        "Name": name,
-        "Description": description,
-        "Architecture": source.architecture,
-        "RootDeviceName": source.root_device_name,
-        "VirtualizationType": source.virtualization_type,
-        "BlockDeviceMappings": block_device_mappings(source, snapshots),
-        "TagSpecifications": tags.spec("image", image_tags),
-    }
-    if source.ena_support is not None:
-        params["EnaSupport"] = source.ena_support
-    if source.sriov_net_support:
-        params["SriovNetSupport"] = source.sriov_net_support
-    if source.boot_mode:
-        params["BootMode"] = source.boot_mode
-    if source.imds_support:
-        params["ImdsSupport"] = source.imds_support
     try:
-        return str(ec2.register_image(**params)["ImageId"])
+        response = ec2.create_image(
+            InstanceId=instance_id,
+            Name=name,
+            Description=description,
+            NoReboot=no_reboot,
+            TagSpecifications=[
+                *tags.spec("image", image_tags),
+                *tags.spec("snapshot", snapshot_tags),
+            ],
+        )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "InvalidAMIName.Duplicate":
             taken = find_image_by_name(ec2, name)
             raise ImageNameTakenError(name, taken["ImageId"] if taken else "?") from exc
         raise
+    return str(response["ImageId"])
+
+
+def billing_of(item: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(PlatformDetails, UsageOperation) of an image or instance."""
+    return item.get("PlatformDetails"), item.get("UsageOperation")
 
 
 def _describe_all(ec2: Any, **params: Any) -> list[dict[str, Any]]:
@@ -135,25 +112,30 @@ def describe_image(ec2: Any, image_id: str) -> dict[str, Any] | None:
 def wait_for_image(
     ec2: Any,
     image_id: str,
+    bake_id: str | None = None,
     *,
     pacing: Pacing,
     spec: WaitSpec | None = None,
     log: Log | None = None,
+    origin: float | None = None,
 ) -> None:
-    """Wait until the image is available.
+    """Wait until the image is available, timing looks from the progress of its
+    snapshots (those tagged with ``bake_id``, when given).
 
-    AWS calls: DescribeImages (polls).
+    AWS calls: DescribeImages, DescribeSnapshots (polls; see ``bake_waits``).
     """
-    waiter = WAITS["image_available"]
-
-    def probe() -> tuple[Outcome, object]:
-        image = describe_image(ec2, image_id)
-        if image is None:
-            return Outcome.RETRY, "not visible yet"
-        return waiter.acceptors.classify([image["State"]]), image["State"]
-
+    waiter = BAKE_WAITS["image_available"]
     resource = f"image {image_id}"
-    wait_for(waiter, probe, resource=resource, pacing=pacing, spec=spec, log=log)
+    poll_until(
+        ec2,
+        waiter,
+        [image_id, bake_id] if bake_id else [image_id],
+        resource=resource,
+        pacing=pacing,
+        spec=spec,
+        log=log,
+        origin=origin,
+    )
 
 
 def mapped_snapshot_ids(image: Mapping[str, Any]) -> list[str]:

@@ -1,44 +1,56 @@
-"""The golden instance: inspect it, stop it for a bake, and always put it back.
+"""The golden instance: inspect it, stop it for a bake, and always bring it back.
 
-A stop is recorded on the instance itself (tags ``bakery:stopped-by`` and
-``bakery:restore-state``) *before* StopInstances, so a run that dies while the
-instance is down leaves a note that the next run reads to restore it.
+Stopping and starting follow the EC2 User Guide ("Stop and start Amazon EC2
+instances", "Troubleshoot instance launch issues"):
+
+- StartInstances after a stop can be refused with InsufficientInstanceCapacity (the
+  capacity the instance had is gone for now): retried, bounded (default 30 minutes),
+  with backoff and a progress line each time;
+- while an image of the instance is pending, EC2 may refuse a start with
+  IncorrectInstanceState: retried the same way, and said so;
+- an instance can go pending -> stopped (a KMS key of its volumes the caller may not
+  use: StateReason ``Client.InternalError``): a failure naming that reason, not a wait
+  to the deadline.
+
+When the instance cannot be brought back the error says the state it is in and the
+command to run. Who holds the instance during a bake (the stop note) is
+``instance_hold.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from providers.aws import tags
-from providers.aws.errors import InstanceNotRestoredError, InstanceUnsuitableError
-from providers.aws.preflight import wait_for_pending_volume_snapshots
-from providers.aws.waits import WAITS, Acceptors, Outcome, Pacing, WaitSpec, wait_for
+from providers.aws.bake_waits import BAKE_WAITS
+from providers.aws.errors import (
+    BakeryError,
+    InstanceNotRestoredError,
+    InstanceUnsuitableError,
+    StartRefusedError,
+)
+from providers.aws.waits import THROTTLED, Outcome, Pacing, WaitSpec, poll_until, wait_for
 
 Log = Callable[[str], None]
 
 # States an instance passes through on its own; wait them out before deciding.
 TRANSIENT_STATES = frozenset({"pending", "stopping"})
 GONE_STATES = frozenset({"shutting-down", "terminated"})
+# StartInstances refusals that pass: no capacity for now, or the instance still busy
+# with an image (EC2 API reference, "Error codes": InsufficientInstanceCapacity,
+# IncorrectInstanceState). Anything else is not retried.
+START_RETRY_CODES = frozenset({"InsufficientInstanceCapacity", "IncorrectInstanceState"})
+# How long a refused start is retried, and how often (EC2 suggests waiting a few
+# minutes for capacity).
+START_RETRY = WaitSpec(30 * 60.0, first_delay_s=15.0, max_delay_s=120.0, jitter=0.2)
 
 
-@dataclass(frozen=True)
-class Volume:
-    """One EBS volume attached to the instance, as the image must mirror it."""
-
-    device_name: str
-    volume_id: str
-    size_gib: int
-    volume_type: str
-    iops: int | None
-    throughput: int | None
-    encrypted: bool
-    kms_key_id: str | None
-    delete_on_termination: bool
+def _quiet(_: str) -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -49,26 +61,25 @@ class SourceInstance:
     state: str
     root_device_name: str
     architecture: str
-    virtualization_type: str
-    ena_support: bool | None
-    sriov_net_support: str | None
-    boot_mode: str | None
-    imds_support: str | None
-    image_id: str | None
-    volumes: tuple[Volume, ...]
+    # Billing as EC2 reports it (DescribeInstances PlatformDetails / UsageOperation);
+    # an image of the instance must carry the same.
+    platform_details: str | None
+    usage_operation: str | None
+    # EBS volumes attached: device name -> volume id.
+    volumes: tuple[tuple[str, str], ...]
     tags: dict[str, str]
 
     @property
-    def volume_ids(self) -> frozenset[str]:
-        return frozenset(v.volume_id for v in self.volumes)
-
-    @property
-    def held_by(self) -> str | None:
-        """The bake id of an earlier run that stopped this instance and did not restore it."""
-        return self.tags.get(tags.STOPPED_BY)
+    def volume_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(v for _, v in self.volumes))
 
 
-def _describe(ec2: Any, instance_id: str) -> dict[str, Any]:
+def describe_instance(ec2: Any, instance_id: str) -> dict[str, Any]:
+    """The instance as DescribeInstances reports it.
+
+    Raises:
+        InstanceUnsuitableError: no such instance in the client's region.
+    """
     try:
         reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
     except ClientError as exc:
@@ -86,55 +97,18 @@ def _describe(ec2: Any, instance_id: str) -> dict[str, Any]:
         raise InstanceUnsuitableError(
             "instance_id", instance_id, f"no such instance in region {ec2.meta.region_name}"
         )
-    return instances[0]
-
-
-def _source_image(ec2: Any, image_id: str | None) -> dict[str, Any]:
-    """The image the instance was launched from, if it is still visible."""
-    if not image_id:
-        return {}
-    try:
-        images = ec2.describe_images(ImageIds=[image_id])["Images"]
-    except ClientError:
-        return {}  # deregistered or not shared with us: the instance is the only source
-    return images[0] if images else {}
-
-
-def _volumes(ec2: Any, instance: dict[str, Any]) -> tuple[Volume, ...]:
-    mappings = {
-        m["Ebs"]["VolumeId"]: m for m in instance.get("BlockDeviceMappings", []) if "Ebs" in m
-    }
-    if not mappings:
-        return ()
-    described = ec2.describe_volumes(VolumeIds=sorted(mappings))["Volumes"]
-    volumes = []
-    for vol in described:
-        mapping = mappings[vol["VolumeId"]]
-        volumes.append(
-            Volume(
-                device_name=mapping["DeviceName"],
-                volume_id=vol["VolumeId"],
-                size_gib=int(vol["Size"]),
-                volume_type=vol.get("VolumeType", "gp2"),
-                iops=vol.get("Iops"),
-                throughput=vol.get("Throughput"),
-                encrypted=bool(vol.get("Encrypted")),
-                kms_key_id=vol.get("KmsKeyId"),
-                delete_on_termination=bool(mapping["Ebs"].get("DeleteOnTermination")),
-            )
-        )
-    return tuple(sorted(volumes, key=lambda v: v.device_name))
+    return dict(instances[0])
 
 
 def inspect_instance(ec2: Any, instance_id: str) -> SourceInstance:
     """Describe the instance and check it can be baked.
 
-    AWS calls: DescribeInstances, DescribeVolumes, DescribeImages (source image).
+    AWS calls: DescribeInstances.
 
     Raises:
         InstanceUnsuitableError: unknown id, terminated, or not EBS-backed.
     """
-    instance = _describe(ec2, instance_id)
+    instance = describe_instance(ec2, instance_id)
     state = instance["State"]["Name"]
     if state in GONE_STATES:
         raise InstanceUnsuitableError(
@@ -145,36 +119,25 @@ def inspect_instance(ec2: Any, instance_id: str) -> SourceInstance:
             "instance_id",
             instance_id,
             f"its root device is {instance.get('RootDeviceType')}, not EBS; only EBS-backed "
-            "instances can be baked from snapshots",
+            "instances can be imaged (CreateImage)",
         )
-    image = _source_image(ec2, instance.get("ImageId"))
-    http_tokens = instance.get("MetadataOptions", {}).get("HttpTokens")
+    volumes = tuple(
+        sorted(
+            (m["DeviceName"], m["Ebs"]["VolumeId"])
+            for m in instance.get("BlockDeviceMappings", [])
+            if "Ebs" in m
+        )
+    )
     return SourceInstance(
         instance_id=instance_id,
         state=state,
         root_device_name=instance["RootDeviceName"],
-        architecture=instance.get("Architecture") or image.get("Architecture") or "x86_64",
-        virtualization_type=image.get("VirtualizationType")
-        or instance.get("VirtualizationType")
-        or "hvm",
-        ena_support=instance.get("EnaSupport", image.get("EnaSupport")),
-        sriov_net_support=instance.get("SriovNetSupport") or image.get("SriovNetSupport"),
-        boot_mode=instance.get("CurrentInstanceBootMode")
-        or instance.get("BootMode")
-        or image.get("BootMode"),
-        imds_support=image.get("ImdsSupport") or ("v2.0" if http_tokens == "required" else None),
-        image_id=instance.get("ImageId"),
-        volumes=_volumes(ec2, instance),
+        architecture=instance.get("Architecture") or "x86_64",
+        platform_details=instance.get("PlatformDetails"),
+        usage_operation=instance.get("UsageOperation"),
+        volumes=volumes,
         tags=tags.to_dict(instance.get("Tags")),
     )
-
-
-def _state_probe(ec2: Any, instance_id: str, acceptors: Acceptors) -> Any:
-    def probe() -> tuple[Outcome, object]:
-        state = _describe(ec2, instance_id)["State"]["Name"]
-        return acceptors.classify([state]), state
-
-    return probe
 
 
 def wait_for_state(
@@ -186,11 +149,12 @@ def wait_for_state(
     spec: WaitSpec | None = None,
     log: Log | None = None,
 ) -> str:
-    """Wait for the instance to reach the goal of ``WAITS[waiter_name]``."""
-    waiter = WAITS[waiter_name]
-    probe = _state_probe(ec2, instance_id, waiter.acceptors)
+    """Wait for the instance to reach the goal of ``BAKE_WAITS[waiter_name]``."""
+    waiter = BAKE_WAITS[waiter_name]
     resource = f"instance {instance_id}"
-    return str(wait_for(waiter, probe, resource=resource, pacing=pacing, spec=spec, log=log))
+    return str(
+        poll_until(ec2, waiter, [instance_id], resource=resource, pacing=pacing, spec=spec, log=log)
+    )
 
 
 def settle_instance(
@@ -203,43 +167,62 @@ def settle_instance(
     return inspect_instance(ec2, source.instance_id)
 
 
-def state_to_restore(source: SourceInstance) -> str:
-    """The state to leave the instance in: what an earlier run noted, else what we see."""
-    return source.tags.get(tags.RESTORE_STATE) or source.state
-
-
 def stop_instance(
     ec2: Any,
-    source: SourceInstance,
-    bake_id: str,
+    instance_id: str,
     *,
-    restore_state: str,
     pacing: Pacing,
     spec: WaitSpec | None = None,
     log: Log | None = None,
-    now: Callable[[], datetime] = tags.utcnow,
 ) -> None:
-    """Note the state to restore on the instance, stop it and wait until stopped.
+    """Stop the instance (the caller holds it: ``instance_hold``) and wait until stopped.
 
-    The note says until when this bake holds the instance (its own deadlines: the wait
-    for other snapshots, the stop and the start), so another bake refuses at check
-    until then and takes a note over after (providers/aws/preflight.py). Snapshots
-    still pending on its volumes are waited out before the stop (EBS allows few per
-    volume; a stop that then cannot snapshot is a needless outage).
-
-    AWS calls: CreateTags (instance), DescribeSnapshots (while some are pending),
-    StopInstances, DescribeInstances (polls).
+    AWS calls: StopInstances, DescribeInstances (polls).
     """
-    stop_spec = spec or WAITS["instance_stopped"].spec
-    idle_spec = WAITS["volume_snapshots_idle"].spec
-    hold = timedelta(seconds=idle_spec.deadline_s + 2 * stop_spec.deadline_s)
-    note = {tags.STOPPED_BY: bake_id, tags.RESTORE_STATE: restore_state}
-    note[tags.HELD_UNTIL] = tags.stamp(now() + hold)
-    ec2.create_tags(Resources=[source.instance_id], Tags=tags.to_list(note))
-    if source.state != "stopped":
-        wait_for_pending_volume_snapshots(ec2, source.volume_ids, pacing=pacing, log=log)
-        ec2.stop_instances(InstanceIds=[source.instance_id])
-    wait_for_state(ec2, source.instance_id, "instance_stopped", pacing=pacing, spec=spec, log=log)
+    ec2.stop_instances(InstanceIds=[instance_id])
+    wait_for_state(ec2, instance_id, "instance_stopped", pacing=pacing, spec=spec, log=log)
+
+
+def request_start(
+    ec2: Any,
+    instance_id: str,
+    *,
+    pacing: Pacing,
+    spec: WaitSpec = START_RETRY,
+    log: Log = _quiet,
+) -> None:
+    """StartInstances, retried while EC2 refuses it for a reason that passes.
+
+    AWS calls: StartInstances (until accepted).
+
+    Raises:
+        StartRefusedError: still refused when ``spec``'s deadline passed.
+    """
+    tries = {"n": 0}
+
+    def probe() -> tuple[Outcome, object]:
+        tries["n"] += 1
+        try:
+            ec2.start_instances(InstanceIds=[instance_id])
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code not in START_RETRY_CODES | THROTTLED:
+                raise
+            why = "no capacity" if code == "InsufficientInstanceCapacity" else code
+            log(f"EC2 refused to start {instance_id} ({why}); retrying (attempt {tries['n']})")
+            return Outcome.RETRY, code
+        return Outcome.SUCCESS, "accepted"
+
+    try:
+        wait_for(
+            BAKE_WAITS["instance_running"],
+            probe,
+            resource=f"start of {instance_id}",
+            pacing=pacing,
+            spec=spec,
+        )
+    except BakeryError as exc:
+        raise StartRefusedError(instance_id, getattr(exc, "state", "?"), spec.deadline_s) from exc
 
 
 def start_instance(
@@ -250,19 +233,23 @@ def start_instance(
     spec: WaitSpec | None = None,
     log: Log | None = None,
 ) -> None:
-    """Start the instance, wait until running, then drop the stop note.
+    """Start the instance (retrying refusals that pass) and wait until it runs.
 
-    AWS calls: StartInstances, DescribeInstances (polls), DeleteTags (instance).
+    AWS calls: StartInstances, DescribeInstances (polls).
+
+    Raises:
+        WaitFailedError: it went pending -> stopped (the message has EC2's reason).
     """
-    ec2.start_instances(InstanceIds=[instance_id])
+    request_start(ec2, instance_id, pacing=pacing, log=log or _quiet)
     wait_for_state(ec2, instance_id, "instance_running", pacing=pacing, spec=spec, log=log)
-    clear_stop_note(ec2, instance_id)
 
 
-def clear_stop_note(ec2: Any, instance_id: str) -> None:
-    """Remove the stop note once the instance is where it should be."""
-    note = (tags.STOPPED_BY, tags.RESTORE_STATE, tags.HELD_UNTIL)
-    ec2.delete_tags(Resources=[instance_id], Tags=[{"Key": k} for k in note])
+def current_state(ec2: Any, instance_id: str) -> str:
+    """The instance's state now, or "unknown" when even that cannot be read."""
+    try:
+        return str(describe_instance(ec2, instance_id)["State"]["Name"])
+    except (BakeryError, ClientError):
+        return "unknown"
 
 
 def restore_instance(
@@ -277,15 +264,16 @@ def restore_instance(
     """Put the instance back in ``wanted`` ("running" or "stopped"), whatever happened.
 
     Raises:
-        InstanceNotRestoredError: it could not be started; the message says what to do.
+        InstanceNotRestoredError: it could not be started; the message says the state
+            it is in and what to do.
     """
     try:
-        current = _describe(ec2, instance_id)["State"]["Name"]
+        current = describe_instance(ec2, instance_id)["State"]["Name"]
         if current in TRANSIENT_STATES:
             current = wait_for_state(ec2, instance_id, "instance_settled", pacing=pacing, spec=spec)
         if wanted == "running" and current != "running":
             start_instance(ec2, instance_id, pacing=pacing, spec=spec, log=log)
-        else:
-            clear_stop_note(ec2, instance_id)
     except Exception as exc:
-        raise InstanceNotRestoredError(instance_id, wanted, exc) from exc
+        raise InstanceNotRestoredError(
+            instance_id, wanted, exc, current_state(ec2, instance_id)
+        ) from exc

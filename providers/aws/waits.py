@@ -11,8 +11,11 @@ from __future__ import annotations
 import enum
 import random
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from botocore.exceptions import ClientError
 
 from providers.aws.errors import WaitFailedError, WaitTimeoutError
 
@@ -29,20 +32,37 @@ class Outcome(enum.Enum):
 class WaitSpec:
     """How long to wait and how often to look.
 
-    Each delay is ``rand() * min(max_delay_s, first_delay_s * 2**attempt)``.
+    Each delay is ``min(max_delay_s, first_delay_s * 2**attempt)``, less a random share
+    of at most ``jitter`` of it (1.0: full jitter, as botocore's standard retries; the
+    bake's waits use less, since a late look at a stopped instance is downtime).
+    ``settle_s`` is slept after a first look that finds the transition under way, for
+    transitions that take a while (a stop): looking during it only costs requests.
+    When the probe reports a fraction done and the wait knows when the work began
+    (``origin``), the next look is timed for the estimated end instead, within
+    ``first_delay_s`` .. ``estimate_cap_s`` (default ``max_delay_s``).
     """
 
     deadline_s: float
     first_delay_s: float
     max_delay_s: float
+    settle_s: float = 0.0
+    jitter: float = 1.0
+    estimate_cap_s: float | None = None
 
     def delay(self, attempt: int, rand: Callable[[], float]) -> float:
         """The jittered delay before probe number ``attempt + 1``."""
-        return rand() * min(self.max_delay_s, self.first_delay_s * 2 ** min(attempt, 30))
+        base = min(self.max_delay_s, self.first_delay_s * 2 ** min(attempt, 30))
+        return base * (1.0 - self.jitter * (1.0 - rand()))
+
+    def towards(self, eta_s: float) -> float:
+        """The delay towards an estimated end ``eta_s`` away (capped both ways; a little
+        past it, so that the look lands after the end rather than just before)."""
+        cap = self.estimate_cap_s or self.max_delay_s
+        return max(self.first_delay_s, min(cap, eta_s * 1.05))
 
     def with_deadline(self, deadline_s: float) -> WaitSpec:
         """The same cadence with another deadline (a user's timeout)."""
-        return WaitSpec(deadline_s, self.first_delay_s, self.max_delay_s)
+        return replace(self, deadline_s=deadline_s)
 
 
 @dataclass(frozen=True)
@@ -62,13 +82,58 @@ class Acceptors:
         return Outcome.RETRY
 
 
+# Error codes of a describe call that mean "look again later", whatever the wait:
+# throttling that outlasted botocore's own retries must never abort a wait (the instance
+# may be down while it runs). Codes from the EC2 API reference, "Error codes".
+THROTTLED = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one describe call showed: the states to classify, a line to show, and the
+    fraction of the work done when AWS reports it (snapshot ``Progress``)."""
+
+    states: tuple[str, ...]
+    shown: object
+    fraction: float | None = None
+
+
+Describe = Callable[[Any, Sequence[str]], Any]
+Read = Callable[[Any], Observation]
+
+
 @dataclass(frozen=True)
 class Waiter:
-    """A named wait: its goal (for messages), cadence and acceptors."""
+    """A named wait as data, like a botocore waiter: its goal (for messages), cadence,
+    state acceptors, and (for ``poll_until``) the describe call, how to read its
+    response, and error codes with the outcome they mean."""
 
     goal: str
     spec: WaitSpec
     acceptors: Acceptors
+    describe: Describe | None = None
+    read: Read | None = None
+    errors: Mapping[str, Outcome] = field(default_factory=dict)
+
+    def probe(self, client: Any, ids: Sequence[str]) -> Probe:
+        """One look: call ``describe``, classify what ``read`` makes of it; a matched
+        error code (or throttling) is an outcome, any other error propagates."""
+        if self.describe is None or self.read is None:
+            raise TypeError(f"waiter {self.goal!r} has no describe call")
+        describe, read = self.describe, self.read
+
+        def probe() -> tuple[Outcome, object, float | None]:
+            try:
+                seen = read(describe(client, ids))
+            except ClientError as exc:
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                outcome = self.errors.get(code) or (Outcome.RETRY if code in THROTTLED else None)
+                if outcome is None:
+                    raise
+                return outcome, code, None
+            return self.acceptors.classify(seen.states), seen.shown, seen.fraction
+
+        return probe
 
 
 def _states(*names: str) -> frozenset[str]:
@@ -78,46 +143,11 @@ def _states(*names: str) -> frozenset[str]:
 MINUTE = 60.0
 HOUR = 3600.0
 
-# Acceptors copied from botocore's ec2 waiters-2.json (2016-11-15), gaps filled:
-# SnapshotCompleted has no failure acceptor there, so "error" is added; ImageAvailable
-# only fails on "failed", so the other terminal states are added.
-WAITS: dict[str, Waiter] = {
-    # The instance is down while these run: poll often (capped at 4 s, jittered) so a
-    # bake adds little to stop + start. DescribeInstances is cheap to throttle-budget.
-    "instance_stopped": Waiter(
-        "stopped",
-        WaitSpec(deadline_s=15 * MINUTE, first_delay_s=1.0, max_delay_s=4.0),
-        Acceptors(_states("stopped"), _states("pending", "terminated", "shutting-down")),
-    ),
-    # Wait out a transition someone else started (e.g. an interrupted run's stop).
-    "instance_settled": Waiter(
-        "running or stopped",
-        WaitSpec(deadline_s=15 * MINUTE, first_delay_s=1.0, max_delay_s=15.0),
-        Acceptors(_states("running", "stopped"), _states("shutting-down", "terminated")),
-    ),
-    "instance_running": Waiter(
-        "running",
-        WaitSpec(deadline_s=15 * MINUTE, first_delay_s=1.0, max_delay_s=4.0),
-        Acceptors(_states("running"), _states("shutting-down", "terminated", "stopping")),
-    ),
-    # Big volumes take hours for their first snapshot.
-    "snapshots_completed": Waiter(
-        "completed",
-        WaitSpec(deadline_s=8 * HOUR, first_delay_s=2.0, max_delay_s=30.0),
-        Acceptors(_states("completed"), _states("error")),
-    ),
-    "image_available": Waiter(
-        "available",
-        WaitSpec(deadline_s=2 * HOUR, first_delay_s=2.0, max_delay_s=30.0),
-        Acceptors(
-            _states("available"),
-            _states("failed", "error", "invalid", "deregistered", "disabled"),
-        ),
-    ),
-}
+# Rollout and other hand-probed waits; the bake's data-driven waits are in bake_waits.py.
+WAITS: dict[str, Waiter] = {}
 
 ProgressFn = Callable[[float, object], None]
-Probe = Callable[[], tuple[Outcome, object]]
+Probe = Callable[[], tuple[Outcome, object] | tuple[Outcome, object, float | None]]
 
 
 def wait_until(
@@ -130,15 +160,19 @@ def wait_until(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     rand: Callable[[], float] = random.random,
+    origin: float | None = None,
 ) -> object:
     """Probe until success, failure or the deadline.
 
     Args:
-        probe: returns the outcome and the state it saw.
-        spec: deadline and backoff.
+        probe: returns the outcome and the state it saw (and optionally the fraction
+            of the work done).
+        spec: deadline and cadence.
         resource: what is waited on, for messages (``"snapshots of i-123"``).
         goal: the state wanted, for messages.
         on_progress: called with (elapsed seconds, state) after each probe.
+        origin: when the work waited on began (``clock`` time); with a reported
+            fraction it times the next look for the estimated end.
 
     Returns:
         The state seen by the successful probe.
@@ -149,8 +183,10 @@ def wait_until(
     """
     start = clock()
     attempt = 0
+    settled = spec.settle_s <= 0
     while True:
-        outcome, state = probe()
+        outcome, state, *rest = probe()
+        fraction = rest[0] if rest else None
         elapsed = clock() - start
         if on_progress is not None:
             on_progress(elapsed, state)
@@ -161,8 +197,22 @@ def wait_until(
         remaining = spec.deadline_s - elapsed
         if remaining <= 0:
             raise WaitTimeoutError(resource, goal, state, elapsed)
-        sleep(min(spec.delay(attempt, rand), remaining))
-        attempt += 1
+        eta = estimate_left(fraction, clock() - origin if origin is not None else None)
+        if not settled:  # the first look found it under way: give it its usual time
+            settled = True
+            sleep(min(spec.settle_s, remaining))
+        elif eta is not None:
+            sleep(min(spec.towards(eta), remaining))
+        else:  # no estimate: back off (only these looks count towards the backoff)
+            sleep(min(spec.delay(attempt, rand), remaining))
+            attempt += 1
+
+
+def estimate_left(fraction: float | None, running_s: float | None) -> float | None:
+    """Seconds left if work ``fraction`` done after ``running_s`` goes on at that rate."""
+    if fraction is None or running_s is None or fraction <= 0 or running_s <= 0:
+        return None
+    return running_s * (1.0 - min(fraction, 1.0)) / fraction
 
 
 def every(
@@ -257,6 +307,7 @@ def wait_for(
     pacing: Pacing,
     spec: WaitSpec | None = None,
     log: Callable[[str], None] | None = None,
+    origin: float | None = None,
 ) -> object:
     """``wait_until`` for a ``WAITS`` entry, logging ``resource: state (elapsed)`` lines."""
     on_progress = None
@@ -276,4 +327,23 @@ def wait_for(
         clock=pacing.clock,
         sleep=pacing.sleep,
         rand=pacing.rand,
+        origin=origin,
+    )
+
+
+def poll_until(
+    client: Any,
+    waiter: Waiter,
+    ids: Sequence[str],
+    *,
+    resource: str,
+    pacing: Pacing,
+    spec: WaitSpec | None = None,
+    log: Callable[[str], None] | None = None,
+    origin: float | None = None,
+) -> object:
+    """Wait with the waiter's own describe call and matchers (see ``Waiter.probe``)."""
+    probe = waiter.probe(client, ids)
+    return wait_for(
+        waiter, probe, resource=resource, pacing=pacing, spec=spec, log=log, origin=origin
     )

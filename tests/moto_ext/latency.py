@@ -7,7 +7,15 @@ bake has no "middle". With this installed, against a clock of the caller's choic
 - StopInstances: ``stopping`` for ``stop_s``, then ``stopped``;
 - StartInstances: ``pending`` for ``start_s``, then ``running``;
 - a new snapshot: ``pending`` (progress rising) for ``snapshot_s``, then ``completed``;
-- a new image: ``pending`` for ``image_s``, then ``available``.
+- a new image: ``pending`` for ``image_s``, then ``available``;
+- CreateImage (faithful_images.py calls ``image_created``): its snapshots start at
+  once and take ``snapshot_s``; the image is ``pending`` until they are completed and
+  ``image_s`` more (AWS makes an image available only once its snapshots are
+  complete: EC2 User Guide, "Create an Amazon EBS-backed AMI"). With a reboot
+  (NoReboot false) the instance is shut down and booted again by EC2, ``reboot_s``
+  in all; it stays ``running`` in DescribeInstances meanwhile (a reboot is not a
+  state change: EC2 User Guide, "Reboot your instance"), and ``rebooted`` records
+  when it is serving again, for benchmarks.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ class Latency:
     start_s: float = 20.0
     snapshot_s: float = 600.0
     image_s: float = 300.0
+    reboot_s: float = 45.0
 
     def scaled(self, factor: float) -> Latency:
         return Latency(
@@ -41,10 +50,27 @@ class Latency:
             self.start_s * factor,
             self.snapshot_s * factor,
             self.image_s * factor,
+            self.reboot_s * factor,
         )
 
 
-_settings: dict[str, Any] = {"clock": time.monotonic, "latency": Latency()}
+_settings: dict[str, Any] = {"clock": time.monotonic, "latency": Latency(), "installed": False}
+# (instance id, seconds of reboot) of each CreateImage with a reboot, for benchmarks.
+rebooted: list[tuple[str, float]] = []
+
+
+def image_created(ami: Any, snapshots: list[Any], *, reboot: bool) -> None:
+    """CreateImage made ``ami`` of ``snapshots``: time them (no-op unless installed)."""
+    if not _settings["installed"]:
+        return
+    lat: Latency = _settings["latency"]
+    for snapshot in snapshots:
+        snapshot._created_at = _now()
+    ami.__dict__["_ready_at"] = _now() + lat.snapshot_s + lat.image_s
+    if reboot and ami.instance is not None and ami.instance.state == "running":
+        rebooted.append((ami.instance.id, lat.reboot_s))
+
+
 _CODES = {"pending": 0, "running": 16, "stopping": 64, "stopped": 80}
 
 
@@ -162,6 +188,7 @@ def _patch(cls: Any, name: str, value: Any) -> None:
 def install(latency: Latency, clock: Clock = time.monotonic) -> None:
     """Make transitions take ``latency`` seconds on ``clock``, until ``uninstall``."""
     _settings["clock"], _settings["latency"] = clock, latency
+    _settings["installed"] = True
     _patch(Instance, "stop", _stop)
     _patch(Instance, "start", _start)
     _patch(Snapshot, "__init__", _snapshot_init)
@@ -173,6 +200,7 @@ def install(latency: Latency, clock: Clock = time.monotonic) -> None:
 
 def uninstall() -> None:
     """Instant transitions again (objects made meanwhile keep plain attributes)."""
+    _settings["installed"] = False
     for cls, name, key in (
         (Instance, "stop", "stop"),
         (Instance, "start", "start"),

@@ -8,6 +8,7 @@ import pytest
 
 import providers.baked_image
 from providers.aws import tags
+from providers.aws.bake_plan import BAKE_ID, IMAGE_NAME
 from providers.aws.clients import make_client
 from providers.baked_image import UNKNOWN, USER_NAMED, BakedImageProvider
 from scripts.seed_golden_instance import seed_golden_instance
@@ -51,10 +52,12 @@ def test_check_valid_inputs_fills_defaults_bake_id_and_name(golden: str) -> None
     inputs, failures = _check(BakedImageProvider(), {}, _news(golden))
 
     assert failures == []
-    assert inputs["stop_instance"] is True and inputs["restore_state"] is True
+    assert inputs["consistency"] == "stop" and inputs["restore_state"] is True
     assert inputs["keep_previous"] == 1 and inputs["retain_on_delete"] is False
-    assert len(inputs["bake_id"]) == 16
-    assert inputs["name"] == f"golden-{inputs['bake_id'][:10]}"
+    assert len(inputs[BAKE_ID]) == 16
+    assert inputs[IMAGE_NAME] == f"golden-{inputs[BAKE_ID][:10]}"
+    # Derived bookkeeping only in "__" keys: the CLI leaves them out of previews.
+    assert "bake_id" not in inputs and inputs.get("name") is None
     assert inputs[USER_NAMED] is False
 
 
@@ -74,6 +77,8 @@ def test_check_valid_inputs_fills_defaults_bake_id_and_name(golden: str) -> None
         ({"timeouts": {"snapshots": 0}}, "timeouts.snapshots", "minutes > 0"),
         ({"endpoint_url": "http://u:p@127.0.0.1:1"}, "endpoint_url", "credentials"),
         ({"stop_instance": "yes"}, "stop_instance", "true or false"),
+        ({"consistency": "freeze"}, "consistency", "stop, reboot, live"),
+        ({"consistency": "reboot", "stop_instance": True}, "stop_instance", "deprecated"),
     ],
 )
 def test_check_bad_input_names_field_and_touches_nothing(
@@ -116,7 +121,7 @@ def test_check_unknown_instance_id_at_preview_defers_bake_id(golden: str) -> Non
     inputs, failures = _check(BakedImageProvider(), {}, _news(UNKNOWN))
 
     assert failures == []
-    assert inputs["bake_id"] == UNKNOWN and inputs["name"] == UNKNOWN
+    assert inputs[BAKE_ID] == UNKNOWN and inputs[IMAGE_NAME] == UNKNOWN
 
 
 def test_check_same_inputs_keeps_bake_id_new_trigger_changes_it(golden: str) -> None:
@@ -127,9 +132,9 @@ def test_check_same_inputs_keeps_bake_id_new_trigger_changes_it(golden: str) -> 
     rebake, _ = _check(provider, first, _news(golden, triggers=["patch-2"]))
     back, _ = _check(provider, rebake, _news(golden))
 
-    assert again["bake_id"] == first["bake_id"] and again["name"] == first["name"]
-    assert rebake["bake_id"] != first["bake_id"] and rebake["name"] != first["name"]
-    assert back["bake_id"] not in (first["bake_id"], rebake["bake_id"])
+    assert again[BAKE_ID] == first[BAKE_ID] and again[IMAGE_NAME] == first[IMAGE_NAME]
+    assert rebake[BAKE_ID] != first[BAKE_ID] and rebake[IMAGE_NAME] != first[IMAGE_NAME]
+    assert back[BAKE_ID] not in (first[BAKE_ID], rebake[BAKE_ID])
 
 
 def test_check_explicit_name_unchanged_on_rebake_fails_on_name(golden: str) -> None:
@@ -150,7 +155,7 @@ def test_diff_trigger_change_replaces_create_before_delete(golden: str) -> None:
     result = provider.diff("ami-1", olds, news)
 
     assert result.changes is True
-    assert set(result.replaces) == {"triggers", "bake_id", "name"}
+    assert set(result.replaces) == {"triggers", BAKE_ID, IMAGE_NAME}
     assert result.delete_before_replace is False
 
 
@@ -189,7 +194,7 @@ def test_create_read_update_delete_lifecycle(ec2: Any, golden: str, monkeypatch)
     assert created.id == outs["image_id"]
     assert len(outs["snapshot_ids"]) == 3
     assert outs["source_instance_id"] == golden and outs["root_device_name"] == "/dev/sda1"
-    assert outs["name"] == inputs["name"]
+    assert outs["name"] == inputs[IMAGE_NAME]
 
     ec2.create_tags(Resources=[created.id], Tags=[{"Key": "drift", "Value": "yes"}])
     read = provider.read(created.id, outs)

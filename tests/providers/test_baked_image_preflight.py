@@ -182,7 +182,7 @@ def test_diff_state_written_without_allow_instance_store_loss_is_no_change(golde
     news = provider.check(old_state, _news(golden)).inputs
     result = provider.diff("ami-1", old_state, news)
 
-    assert news["bake_id"] == olds["bake_id"]
+    assert news["__bake_id"] == olds["__bake_id"]
     assert result.changes is False and result.replaces == []
 
 

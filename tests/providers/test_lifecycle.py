@@ -127,7 +127,7 @@ def test_diff_state_of_previous_main_without_lifecycle_keys_is_no_change(golden:
 
     diff = provider.diff(outs["image_id"], old_state, news)
 
-    assert news["bake_id"] == old_state["bake_id"]
+    assert news["__bake_id"] == old_state["__bake_id"]
     assert not diff.changes and diff.replaces == []
 
 
@@ -251,7 +251,7 @@ def test_copy_to_another_region_is_tagged_output_and_removed_with_its_source(
     assert request["ClientToken"]
     copy_tags = tags.to_dict(remote.describe_images(ImageIds=[copy_id])["Images"][0]["Tags"])
     assert copy_tags[tags.COPY_OF] == outs["image_id"]
-    assert copy_tags[tags.BAKE_ID] == outs["bake_id"]
+    assert copy_tags[tags.BAKE_ID] == outs["__bake_id"]
     assert copy_tags[tags.LINEAGE] == LINEAGE
 
     capsys.readouterr()

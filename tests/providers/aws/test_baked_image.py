@@ -10,9 +10,9 @@ import pytest
 from moto import mock_aws
 
 from providers.aws import tags
+from providers.aws.bake_plan import bake_id_for
 from providers.aws.baked_image import (
     BakeRequest,
-    bake_id_for,
     bake_image,
     check_bake,
 )
@@ -27,7 +27,7 @@ from providers.aws.waits import Pacing
 from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION, FakeClock
 from tests.moto_ext import faithful_images
-from tests.recording import CallRecorder, FaultInjector, Throttler
+from tests.recording import CallRecorder, Throttler
 
 LINEAGE = "bakery/test/golden"
 
@@ -85,14 +85,23 @@ def _all_snapshot_ids(ec2: Any) -> set[str]:
     return {s["SnapshotId"] for s in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]}
 
 
-def test_bake_image_three_volumes_registers_mirroring_mappings(clients, pacing) -> None:
+def test_bake_image_create_image_tags_both_and_mappings_mirror_volumes(clients, pacing) -> None:
     ec2, kms = clients
     instance_id = seed_golden_instance(ec2, kms)
     calls = CallRecorder().attach(ec2)
 
     info = bake_image(ec2, _request(instance_id), pacing=pacing)
 
-    (sent,) = calls.of("RegisterImage")
+    (sent,) = calls.of("CreateImage")
+    assert "RegisterImage" not in calls.ops() and "CreateSnapshots" not in calls.ops()
+    assert sent["InstanceId"] == instance_id and sent["Name"] == "golden-bake-1"
+    assert sent["NoReboot"] is True
+    specs = {s["ResourceType"]: tags.to_dict(s["Tags"]) for s in sent["TagSpecifications"]}
+    assert set(specs) == {"image", "snapshot"}
+    for found in specs.values():
+        assert found[tags.BAKE_ID] == "bake-1" and found["team"] == "platform"
+        assert found[tags.LINEAGE] == LINEAGE and found[tags.SOURCE_INSTANCE] == instance_id
+    image = ec2.describe_images(ImageIds=[info.image_id])["Images"][0]
     snapshots = {
         s["SnapshotId"]: s
         for s in ec2.describe_snapshots(SnapshotIds=list(info.snapshot_ids))["Snapshots"]
@@ -103,24 +112,14 @@ def test_bake_image_three_volumes_registers_mirroring_mappings(clients, pacing) 
             Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]}]
         )["Volumes"]
     }
-    mappings = {m["DeviceName"]: m["Ebs"] for m in sent["BlockDeviceMappings"]}
+    mappings = {m["DeviceName"]: m["Ebs"] for m in image["BlockDeviceMappings"]}
     assert sorted(mappings) == ["/dev/sda1", "/dev/sdf", "/dev/sdg"]
     for device, ebs in mappings.items():
-        volume = volumes[device]
-        assert snapshots[ebs["SnapshotId"]]["VolumeId"] == volume["VolumeId"]
-        assert ebs["VolumeSize"] == volume["Size"]
-        assert ebs["VolumeType"] == volume["VolumeType"]
-        assert ebs["DeleteOnTermination"] is False
-        # EC2 refuses an encryption value beside a SnapshotId: it comes from the snapshot.
-        assert "Encrypted" not in ebs and "KmsKeyId" not in ebs
-    assert mappings["/dev/sdg"]["Iops"] == 6000
-    assert mappings["/dev/sdg"]["Throughput"] == 500
-    assert "Iops" not in mappings["/dev/sdf"]  # gp2: iops follow size, never sent
+        assert snapshots[ebs["SnapshotId"]]["VolumeId"] == volumes[device]["VolumeId"]
+        assert ebs["VolumeSize"] == volumes[device]["Size"]
+    assert mappings["/dev/sdg"]["Iops"] == 6000 and mappings["/dev/sdg"]["Throughput"] == 500
     assert snapshots[mappings["/dev/sdf"]["SnapshotId"]]["Encrypted"] is True
-    assert sent["RootDeviceName"] == "/dev/sda1"
-    assert sent["Name"] == "golden-bake-1"
-    assert sent["Architecture"] == "x86_64"
-    assert {t["Key"] for t in sent["TagSpecifications"][0]["Tags"]} >= {tags.BAKE_ID, "team"}
+    assert set(info.snapshot_ids) == {e["SnapshotId"] for e in mappings.values()}
     assert info.root_device_name == "/dev/sda1"
     assert info.source_instance_id == instance_id
 
@@ -142,21 +141,6 @@ def test_bake_image_tags_every_artifact_with_user_tags_and_bake_id(clients, paci
     assert _all_snapshot_ids(ec2) == set(info.snapshot_ids)
 
 
-def test_bake_image_restarts_instance_before_waiting_for_snapshots(clients, pacing) -> None:
-    ec2, kms = clients
-    instance_id = seed_golden_instance(ec2, kms)
-    calls = CallRecorder().attach(ec2)
-
-    bake_image(ec2, _request(instance_id), pacing=pacing)
-
-    ops = calls.ops()
-    assert ops.index("StopInstances") < ops.index("CreateSnapshots") < ops.index("StartInstances")
-    first_snapshot_wait = calls.index("DescribeSnapshots", SnapshotIds=True)
-    assert ops.index("StartInstances") < first_snapshot_wait
-    assert _state(ec2, instance_id) == "running"
-    assert tags.STOPPED_BY not in _instance_tags(ec2, instance_id)
-
-
 def test_bake_image_stopped_instance_stays_stopped(ec2, pacing) -> None:
     instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
     ec2.stop_instances(InstanceIds=[instance_id])
@@ -169,14 +153,14 @@ def test_bake_image_stopped_instance_stays_stopped(ec2, pacing) -> None:
     assert info.downtime_seconds == 0.0
 
 
-def test_bake_image_without_stop_snapshots_running_instance(ec2, pacing) -> None:
+def test_bake_image_live_images_running_instance(ec2, pacing) -> None:
     instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
     calls = CallRecorder().attach(ec2)
 
-    bake_image(ec2, _request(instance_id, stop_instance=False), pacing=pacing)
+    bake_image(ec2, _request(instance_id, consistency="live"), pacing=pacing)
 
     assert "StopInstances" not in calls.ops()
-    assert calls.of("CreateSnapshots")[0]["InstanceSpecification"]["InstanceId"] == instance_id
+    assert calls.of("CreateImage")[0]["InstanceId"] == instance_id
     assert _state(ec2, instance_id) == "running"
 
 
@@ -187,59 +171,6 @@ def test_bake_image_restore_state_false_leaves_instance_stopped(ec2, pacing) -> 
 
     assert _state(ec2, instance_id) == "stopped"
     assert tags.STOPPED_BY not in _instance_tags(ec2, instance_id)
-
-
-def test_bake_image_fault_at_every_call_restores_instance_and_retry_leaves_one_image(
-    pacing,
-) -> None:
-    with faithful_images.installed(), mock_aws():
-        ec2 = make_client("ec2", region=REGION)
-        instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
-        calls = CallRecorder().attach(ec2)
-        bake_image(ec2, _request(instance_id), pacing=pacing)
-        total = len(calls.calls)
-    assert total >= 15
-
-    failed_ops: set[str] = set()
-    tolerated_ops: set[str] = set()
-    for fail_at in range(total):
-        with faithful_images.installed(), mock_aws():
-            ec2 = make_client("ec2", region=REGION)
-            instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
-            injector = FaultInjector(fail_at).attach(ec2)
-
-            where = f"fault at call {fail_at} ({injector.failed_op or '?'})"
-            try:
-                bake_image(ec2, _request(instance_id), pacing=pacing)
-            except Exception as exc:
-                failed_ops.add(injector.failed_op)
-                assert "injected" in repr(exc) + repr(exc.__cause__), where
-                if _state(ec2, instance_id) != "running":
-                    # Only a fault in the restore itself may leave it down, and then loudly.
-                    assert isinstance(exc, InstanceNotRestoredError), where
-            else:
-                tolerated_ops.add(injector.failed_op)  # e.g. the source image lookup
-
-            retry = make_client("ec2", region=REGION)
-            info = bake_image(retry, _request(instance_id), pacing=pacing)
-
-            assert _state(retry, instance_id) == "running", where
-            images = _lineage_images(retry)
-            assert [i["ImageId"] for i in images] == [info.image_id], where
-            assert _all_snapshot_ids(retry) == set(info.snapshot_ids), where
-            assert len(info.snapshot_ids) == 3, where
-            assert tags.STOPPED_BY not in _instance_tags(retry, instance_id), where
-    assert {
-        "StopInstances",
-        "CreateSnapshots",
-        "StartInstances",
-        "RegisterImage",
-        "CreateTags",
-        "DescribeSnapshots",
-        "DescribeImages",
-        "DescribeInstances",
-    } <= failed_ops
-    assert tolerated_ops <= {"DescribeImages"}  # only the optional source-image lookup
 
 
 def test_bake_image_throttled_third_of_calls_succeeds(ec2, pacing, monkeypatch) -> None:
@@ -323,38 +254,43 @@ def test_bake_image_after_crash_with_instance_stopped_restores_running(ec2, paci
     assert tags.STOPPED_BY not in _instance_tags(ec2, instance_id)
 
 
-def test_bake_image_adopts_snapshots_of_same_bake_without_stopping(ec2, pacing) -> None:
+def test_bake_image_adopts_image_of_same_bake_without_stopping(ec2, pacing) -> None:
     instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
     req = _request(instance_id)
 
     def die(**_: Any) -> None:
-        raise RuntimeError("killed before RegisterImage")
+        raise RuntimeError("killed while the image is pending")
 
-    ec2.meta.events.register("before-call.ec2.RegisterImage", die)
-    with pytest.raises(RuntimeError):
+    ec2.meta.events.register("before-call.ec2.StartInstances", die)
+    with pytest.raises(InstanceNotRestoredError, match="is stopped"):
         bake_image(ec2, req, pacing=pacing)
-    ec2.meta.events.unregister("before-call.ec2.RegisterImage", die)
+    ec2.meta.events.unregister("before-call.ec2.StartInstances", die)
     calls = CallRecorder().attach(ec2)
 
     info = bake_image(ec2, req, pacing=pacing)
 
-    assert "StopInstances" not in calls.ops() and "CreateSnapshots" not in calls.ops()
+    assert "StopInstances" not in calls.ops() and "CreateImage" not in calls.ops()
     assert _all_snapshot_ids(ec2) == set(info.snapshot_ids)
+    assert _state(ec2, instance_id) == "running"
 
 
-def test_bake_image_snapshot_wait_times_out_with_state_and_restored_instance(
+def test_bake_image_image_wait_times_out_with_progress_and_restored_instance(
     ec2, pacing, monkeypatch
 ) -> None:
     instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
 
     def pending(parsed: dict[str, Any], **_: Any) -> None:
+        for image in parsed.get("Images", []):
+            image["State"] = "pending"
         for snap in parsed.get("Snapshots", []):
             snap["State"], snap["Progress"] = "pending", "40%"
 
+    ec2.meta.events.register("after-call.ec2.DescribeImages", pending)
     ec2.meta.events.register("after-call.ec2.DescribeSnapshots", pending)
+    timeouts = {"snapshots": 5, "image": 5}
 
-    with pytest.raises(WaitTimeoutError, match=r"snapshots .* 0/3 completed, 40%"):
-        bake_image(ec2, _request(instance_id, timeouts_min={"snapshots": 5}), pacing=pacing)
+    with pytest.raises(WaitTimeoutError, match=r"image ami-\w+ .* pending, snapshots 40%"):
+        bake_image(ec2, _request(instance_id, timeouts_min=timeouts), pacing=pacing)
 
     assert _state(ec2, instance_id) == "running"
 
