@@ -37,7 +37,7 @@ if config.bake is not None:
             name=bake.name,
             description=bake.description,
             triggers=list(bake.triggers),
-            stop_instance=bake.stop_instance,
+            consistency=bake.consistency,
             restore_state=bake.restore_state,
             allow_instance_store_loss=bake.allow_instance_store_loss,
             tags=dict(bake.tags),

@@ -89,7 +89,7 @@ def live_bake(kind: str, props: Mapping[str, Any], stack: Stack) -> str | None:
     return (
         f"{NAMESPACE}:production is true and this bake images the instance while it "
         "runs (consistency: live), which may capture half-written files; bake with "
-        "consistency stop or reboot (bakery:bake.stop_instance: true)"
+        "consistency stop or reboot (bakery:bake.consistency)"
     )
 
 

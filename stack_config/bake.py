@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.aws import validation
+from providers.aws.bake_plan import CONSISTENCY_MODES
+from providers.aws.errors import InvalidInputError
 from stack_config.keys import key
-from stack_config.parse import Reader
+from stack_config.parse import Reader, choice
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class BakeConfig:
     name: str | None = None
     description: str | None = None
     triggers: tuple[Any, ...] = ()
-    stop_instance: bool = True
+    consistency: str = "stop"
     restore_state: bool = True
     allow_instance_store_loss: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -86,6 +88,25 @@ LIFECYCLE_KEYS = (
 )
 
 
+def _consistency(r: Reader) -> str:
+    """``bake.consistency``, or the deprecated ``bake.stop_instance`` it replaces."""
+    mode = choice(r, "bake.consistency", CONSISTENCY_MODES)
+    legacy = r.get("bake.stop_instance")
+    if legacy is None:
+        return mode
+    implied = "stop" if legacy else "live"
+    if r.has("bake.consistency") and mode != implied:
+        r.problems.append(
+            InvalidInputError(
+                key("bake.stop_instance"),
+                legacy,
+                f"it means consistency {implied}, but {key('bake.consistency')} is {mode}; "
+                f"remove {key('bake.stop_instance')} (deprecated)",
+            )
+        )
+    return mode if r.has("bake.consistency") else implied
+
+
 def load_bake(r: Reader) -> BakeConfig:
     problems = r.problems
     instance_id = r.get("bake.instance_id")
@@ -105,12 +126,13 @@ def load_bake(r: Reader) -> BakeConfig:
     problems += validation.check_endpoint_url(endpoint_url, key("bake.endpoint_url"))
     keep_previous = r.get("bake.keep_previous")
     problems += validation.check_count(keep_previous, key("bake.keep_previous"))
+    consistency = _consistency(r)
     return BakeConfig(
         instance_id=instance_id or "",
         name=name,
         description=description,
         triggers=tuple(triggers),
-        stop_instance=r.get("bake.stop_instance"),
+        consistency=consistency,
         restore_state=r.get("bake.restore_state"),
         allow_instance_store_loss=r.get("bake.allow_instance_store_loss"),
         tags=dict(tags),

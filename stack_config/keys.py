@@ -36,8 +36,14 @@ KEYS: dict[str, Key] = {
     "bake.name": Key("str", None, "AMI name; default: resource name + short bake id"),
     "bake.description": Key("str", None, "AMI description (at most 255 characters)"),
     "bake.triggers": Key("list", [], "Any change re-bakes, e.g. `[patch-2026-11]`"),
+    "bake.consistency": Key(
+        "str",
+        "stop",
+        "`stop` (stop, image, start once every volume has its snapshot), `reboot` "
+        "(CreateImage reboots it) or `live` (image it running: crash-consistent)",
+    ),
     "bake.stop_instance": Key(
-        "bool", True, "Stop the instance for a consistent image (`false`: crash-consistent)"
+        "bool", None, "Deprecated: `true` is `consistency: stop`, `false` is `live`"
     ),
     "bake.restore_state": Key("bool", True, "Put the instance back in the state it was found in"),
     "bake.allow_instance_store_loss": Key(

@@ -29,10 +29,12 @@ def test_stack_config_and_program_keep_their_layers() -> None:
     outside = {m for m in config_imports if m.split(".")[0] not in ("stack_config", "__future__")}
     stdlib = {m for m in outside if m.split(".")[0] in sys.stdlib_module_names}
     # Config reads through pulumi.Config, checks with validation and the fleet's rules
-    # (pure: stdlib + errors), raises errors: no more.
+    # (pure: stdlib + errors) and the bake's consistency modes (bake_plan, pure too),
+    # raises errors: no more.
     assert outside - stdlib == {
         "pulumi",
         "providers.aws",
+        "providers.aws.bake_plan",
         "providers.aws.errors",
         "providers.aws.fleet_rules",
         "providers.aws.fleet_shape",

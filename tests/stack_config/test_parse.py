@@ -30,7 +30,7 @@ def test_stack_config_engine_strings_are_parsed_by_kind() -> None:
     assert config.bake is not None and config.fleet is not None
     assert config.bake.triggers == ("patch-1", 2)
     assert config.bake.tags == {"team": "web"}
-    assert config.bake.stop_instance is False
+    assert config.bake.consistency == "live"  # from the deprecated stop_instance: false
     assert config.bake.keep_previous == 3
     assert config.bake.timeouts == {"snapshots": 240.0}
     assert (config.fleet.min_size, config.fleet.max_size) == (2, 4)

@@ -61,6 +61,11 @@ def test_stack_config_source_instance_and_image_stack_both_set_names_both_keys()
         ({"bake.keep_previous": -1}, "bakery:bake.keep_previous"),
         ({"bake.timeouts": {"forever": 1}}, "bakery:bake.timeouts.forever"),
         ({"bake.stop_instance": 1}, "bakery:bake.stop_instance"),
+        ({"bake.consistency": "freeze"}, "bakery:bake.consistency"),
+        (
+            {"bake.consistency": "reboot", "bake.stop_instance": True},
+            "bakery:bake.stop_instance",
+        ),
         ({"bake.endpoint_url": "localhost:5000"}, "bakery:bake.endpoint_url"),
         ({"bake.name": 5}, "bakery:bake.name"),
         ({"fleet.min_sise": 1}, "bakery:fleet.min_sise"),
