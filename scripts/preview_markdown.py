@@ -113,6 +113,10 @@ def _bake_block(bake: Bake) -> list[str]:
     lines = [title]
     if bake.changes:
         lines.append("- **Why**: " + "; ".join(_change(c) for c in bake.changes))
+    elif bake.op == "create":
+        lines.append("- **Why**: no image of `" + bake.name + "` in the Pulumi state yet")
+    elif bake.op in ("replace", "update"):
+        lines.append("- **Why**: no input changed; the provider asked for it (see the messages)")
     if bake.op in ("create", "replace"):
         fate = _INSTANCE_FATE[bake.consistency].format(id=bake.instance_id)
         lines.append(f"- **Golden instance**: {fate}")

@@ -73,6 +73,7 @@ def test_pr_preview_first_bake_says_bake_and_that_the_instance_will_stop() -> No
 
     assert comment.startswith(COMMENT_MARKER)
     assert "#### Bake `image` (BakedImage, first bake)" in comment
+    assert "- **Why**: no image of `image` in the Pulumi state yet" in comment
     assert f"**will stop** `{_instance_id('first-bake')}`" in comment
     assert "**Expected downtime**: a stop and a start" in comment
     assert "Retires" not in comment and "Deregisters" not in comment
@@ -183,7 +184,8 @@ def test_pr_preview_instance_fate_follows_consistency_or_legacy_stop_instance(
     for step in document["steps"]:
         if step["urn"].endswith("BakedImage::image"):
             state_inputs = step["newState"]["inputs"]
-            state_inputs.pop("stop_instance", None)
+            for key in ("stop_instance", "consistency"):  # a state has one or the other
+                state_inputs.pop(key, None)
             state_inputs.update(inputs)
 
     assert expected in render(read_preview(document, _no_credentials))
