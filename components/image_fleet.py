@@ -273,6 +273,10 @@ class ImageFleet(pulumi.ComponentResource):
             template_args: dict[str, Any] = {
                 "name_prefix": f"{name}-",
                 "image_id": args.image_id,
+                # Each new version (one per image) becomes the default: the group pins
+                # explicit versions, and a default left on version 1 would name the first
+                # image forever, so the in-use guard could never prune it.
+                "update_default_version": True,
                 "instance_type": args.instance_type,
                 "key_name": args.key_name,
                 "vpc_security_group_ids": _listed(args.security_group_ids),

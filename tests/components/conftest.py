@@ -344,10 +344,24 @@ class MotoEngine(pulumi.runtime.Mocks):
             return {**(updated.outs or {}), "__provider": inputs["__provider"]}
         outs = {**old.outputs, **inputs}
         if typ == LAUNCH_TEMPLATE:
-            made = self.ec2.create_launch_template_version(
-                LaunchTemplateId=old.id, LaunchTemplateData=_template_data(inputs)
-            )["LaunchTemplateVersion"]
-            outs["latestVersion"] = made["VersionNumber"]
+            # As pulumi-aws (terraform-provider-aws launch_template.go, update): a new
+            # version only when something but these changed; then, with
+            # update_default_version, ModifyLaunchTemplate makes the latest the default.
+            unversioned = ("defaultVersion", "description", "tags", "tagsAll")
+            unversioned += ("updateDefaultVersion",)
+            if any(
+                old.inputs.get(k) != inputs.get(k)
+                for k in {*old.inputs, *inputs} - set(unversioned)
+            ):
+                made = self.ec2.create_launch_template_version(
+                    LaunchTemplateId=old.id, LaunchTemplateData=_template_data(inputs)
+                )["LaunchTemplateVersion"]
+                outs["latestVersion"] = made["VersionNumber"]
+            if inputs.get("updateDefaultVersion"):
+                self.ec2.modify_launch_template(
+                    LaunchTemplateId=old.id, DefaultVersion=str(outs["latestVersion"])
+                )
+                outs["defaultVersion"] = outs["latestVersion"]
             return outs
         if typ == GROUP:
             params = self._group_params(inputs)

@@ -458,6 +458,45 @@ def test_image_fleet_baked_image_a_then_b_every_serving_instance_runs_b(
     assert moto_engine.output(rolled, "image_id") == image_b
 
 
+def test_image_fleet_rolling_replaced_image_is_pruned_once_the_fleet_left_it(
+    moto_engine: MotoEngine, network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keep_previous 0: the template's default version follows the image, so once every
+    instance runs B nothing names A and its retirement prunes it with its snapshots."""
+    reuse_clients(monkeypatch, baked_image_adapter)
+    golden = seed_golden_instance(moto_engine.ec2, make_client("kms", region=REGION))
+
+    def program(trigger: str) -> Callable[[], Any]:
+        def run() -> Any:
+            image = BakedImage(
+                "golden",
+                BakedImageArgs(
+                    instance_id=golden, triggers=[trigger], region=REGION, keep_previous=0
+                ),
+            )
+            args = _moto_args(network, "unused", rollout="rolling", region=REGION)
+            args.image_id = image.image_id
+            return ImageFleet("web", args).image_id
+
+        return run
+
+    moto_engine.up(program("A"))
+    image_a = moto_engine.output("golden", "image_id")
+    snapshots_a = set(moto_engine.output("golden", "snapshot_ids"))
+    moto_engine.up(program("B"))
+
+    image_b = moto_engine.output("golden", "image_id")
+    assert moto_engine.serving_images() == [image_b, image_b]
+    template = moto_engine.ec2.describe_launch_templates()["LaunchTemplates"][0]
+    assert template["DefaultVersionNumber"] == template["LatestVersionNumber"] == 2
+    images = moto_engine.ec2.describe_images(Owners=["self"])["Images"]
+    assert {i["ImageId"] for i in images} == {image_b} and image_a != image_b
+    left = {
+        s["SnapshotId"] for s in moto_engine.ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
+    }
+    assert not left & snapshots_a
+
+
 # --- inputs: IMDSv2, pass-through overrides, preview-time checks -----------------------
 
 

@@ -6,8 +6,9 @@ inputs, options and pickled providers (``providers.rollout.*``) its state holds.
 The test rebuilds that state on the moto-backed engine (the aws resources made in
 moto from those inputs, the rollout resources' outputs as that code wrote them),
 then runs today's program with the same settings: only the new FleetIdentity is
-created (it adopts the fleet's earlier id, so the group's tags, the launch
-template and the rollout resources stay as they are).
+created (it adopts the fleet's earlier id, so the group's tags and the rollout
+resources stay as they are), and the launch template is updated in place to make its
+newest version the default (no new version: nothing rolls).
 """
 
 from __future__ import annotations
@@ -110,8 +111,11 @@ def test_previous_mains_fleet_stack_sees_no_change_but_the_new_fleet_identity(
 
     moto_engine.up(program)
 
-    assert moto_engine.steps == [("create", "web-fleet")]
+    # The one in-place change: the template's newest version becomes its default
+    # (update_default_version), with no new version, so nothing rolls.
+    assert sorted(moto_engine.steps) == [("create", "web-fleet"), ("update", "web-lt")]
     assert moto_engine.output("web-fleet", "fleet_id") == "project/stack/web"  # adopted
     assert moto_engine.groups()[group] == before
     versions = moto_engine.ec2.describe_launch_templates(LaunchTemplateIds=[template])
     assert versions["LaunchTemplates"][0]["LatestVersionNumber"] == 1
+    assert versions["LaunchTemplates"][0]["DefaultVersionNumber"] == 1
