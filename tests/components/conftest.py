@@ -347,11 +347,15 @@ class MotoEngine(pulumi.runtime.Mocks):
             # As pulumi-aws (terraform-provider-aws launch_template.go, update): a new
             # version only when something but these changed; then, with
             # update_default_version, ModifyLaunchTemplate makes the latest the default.
-            unversioned = ("defaultVersion", "description", "tags", "tagsAll")
-            unversioned += ("updateDefaultVersion",)
+            unversioned = {
+                "defaultVersion",
+                "description",
+                "tags",
+                "tagsAll",
+                "updateDefaultVersion",
+            }
             if any(
-                old.inputs.get(k) != inputs.get(k)
-                for k in {*old.inputs, *inputs} - set(unversioned)
+                old.inputs.get(k) != inputs.get(k) for k in {*old.inputs, *inputs} - unversioned
             ):
                 made = self.ec2.create_launch_template_version(
                     LaunchTemplateId=old.id, LaunchTemplateData=_template_data(inputs)
