@@ -289,7 +289,7 @@ def test_iam_policy_covers_what_a_bake_sends_under_moto(
     monkeypatch.setattr(providers.baked_image, "make_client", _recording(calls))
     monkeypatch.setattr(providers.lifecycle, "make_client", _recording(calls))
     pacing = Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
-    monkeypatch.setattr(baked_image_workflow, "Pacing", lambda: pacing)
+    monkeypatch.setattr(baked_image_workflow, "default_pacing", lambda: pacing)
     golden = seed_golden_instance(ec2, make_client("kms", region=REGION))
     provider = BakedImageProvider()
     news = {

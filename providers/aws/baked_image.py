@@ -70,7 +70,7 @@ from providers.aws.source_instance import (
     settle_instance,
     stop_instance,
 )
-from providers.aws.waits import WAITS, Pacing, WaitSpec, poll_until
+from providers.aws.waits import WAITS, Pacing, WaitSpec, default_pacing, poll_until
 
 __all__ = ["BakeRequest", "BakedImageInfo", "bake_id_for", "bake_image", "check_bake"]
 
@@ -450,7 +450,7 @@ def bake_image(
         InstanceNotRestoredError: the instance could not be put back (loud on purpose).
         ImageMismatchError: the image lost the instance's billing (it is deregistered).
     """
-    return _Bake(ec2, req, pacing or Pacing(), log, now).run()
+    return _Bake(ec2, req, pacing or default_pacing(), log, now).run()
 
 
 def _drop_stray_snapshots(ec2: Any, bake_id: str, keep: list[str]) -> None:

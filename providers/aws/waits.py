@@ -9,6 +9,7 @@ capped, fully jittered backoff (as ``botocore/retries/standard.py``); and ``cloc
 from __future__ import annotations
 
 import enum
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -246,6 +247,23 @@ class Pacing:
     def throttle(self, report: ProgressFn) -> ProgressFn:
         """``report`` limited to state changes and one line per ``progress_every_s``."""
         return every(self.progress_every_s, report, clock=self.clock)
+
+
+# Wait cadences assume AWS's pace (a stop takes tens of seconds). A local AWS that
+# simulates latency scaled down (tests/moto_ext/latency.py under the e2e tests and
+# benchmarks) sets this to the same factor, so the bake's waits run at its pace.
+TIME_SCALE_ENV = "BAKERY_TIME_SCALE"
+
+
+def default_pacing() -> Pacing:
+    """Real time, or time scaled by ``BAKERY_TIME_SCALE`` (local AWS only)."""
+    scale = float(os.environ.get(TIME_SCALE_ENV) or 1.0)
+    if scale == 1.0:
+        return Pacing()
+    return Pacing(
+        clock=lambda: time.monotonic() / scale,
+        sleep=lambda seconds: time.sleep(seconds * scale),
+    )
 
 
 # Rollout waits (providers/aws/instance_refresh.py, groups.py, cutover.py). AWS has

@@ -16,11 +16,13 @@ bake has a middle. Three ways a run dies:
 - ``pulumi-only``: only pulumi is killed, during the snapshot wait. Plugins run in
   their own process group, so the provider host lives on, but its stderr (a pipe to
   the dead pulumi) is broken: its next progress line raises BrokenPipeError and ends
-  that bake before any further change. The recovery adopts the snapshot set.
+  that bake before any further change. The recovery adopts the pending image (and
+so its snapshots) that CreateImage made.
 - ``host-keeps-baking``: only pulumi is killed while the instance is held, and the
   test keeps reading the host's stderr, so the killed run's bake goes on *during* the
-  recovery (the worst case). Both runs bake the same bake id; whichever registers
-  second adopts the other's image (InvalidAMIName.Duplicate).
+  recovery (the worst case). Both runs bake the same bake id; whichever calls
+  CreateImage second adopts the other's image (InvalidAMIName.Duplicate), and both
+  restart the instance from the same note.
 
 Every way ends with exactly one AMI of ours, only its snapshots, the instance running
 without a stop note, and one BakedImage in the state.
@@ -40,6 +42,7 @@ from typing import IO
 import pytest
 
 from providers.aws import tags
+from providers.aws.waits import TIME_SCALE_ENV
 from tests.e2e.conftest import Aws, stack_config
 from tests.e2e.pulumi_cli import MotoServer, Stack, Workspace, descendants
 
@@ -54,6 +57,14 @@ KILL_TIMEOUT_S = 60.0
 def slow_moto() -> Iterator[MotoServer]:
     with MotoServer(latency_scale=LATENCY_SCALE) as server:
         yield server
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, pulumi_bin: Path) -> Iterator[Workspace]:
+    """The e2e workspace, with the bake's waits at the simulated AWS's pace."""
+    ws = Workspace(tmp_path, pulumi_bin, extra_env={TIME_SCALE_ENV: str(LATENCY_SCALE)})
+    yield ws
+    ws.kill_leftovers()
 
 
 @pytest.fixture
@@ -73,6 +84,12 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout: float = KILL_TI
 def _instance_held(aws: Aws) -> bool:
     """The bake holds the instance: its stop note is on (set just before StopInstances)."""
     return tags.STOPPED_BY in aws.instance_tags()
+
+
+def _instance_down(aws: Aws) -> bool:
+    """The bake holds the instance and has stopped it (the note goes on first, and the
+    bake reads it back before StopInstances)."""
+    return _instance_held(aws) and aws.instance_state() in ("stopping", "stopped")
 
 
 def _snapshots_pending(aws: Aws) -> bool:
@@ -188,7 +205,7 @@ def test_up_killed_with_its_plugins_while_instance_stopped_then_recovery_restore
     killed = _kill_up_when(
         stack,
         slow_aws,
-        _instance_held,
+        _instance_down,
         kill_plugins=True,
         follow_host=False,
         log=tmp_path / "killed-up.log",
@@ -221,7 +238,7 @@ def test_up_killed_during_snapshot_wait_then_recovery_adopts_the_snapshots(
     output = _recover(stack)
 
     image = _assert_one_baked_image(stack, slow_aws)
-    assert "adopting snapshots" in output
+    assert "adopting image" in output
     assert slow_aws.image_snapshot_ids(image) == started
     # The killed run's host outlives it (own process group, no engine health check):
     # an idle process until killed. Its bake ended at its first line on the dead pipe.
