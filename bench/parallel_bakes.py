@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from providers.aws.clients import make_client
+from providers.aws.waits import TIME_SCALE_ENV
 from scripts.seed_golden_instance import seed_golden_instance
 from tests.e2e.pulumi_cli import (
     BAKED_IMAGE_TYPE,
@@ -174,7 +175,12 @@ def main() -> None:
         MotoServer(latency_scale=args.latency_scale) as moto,
     ):
         root = Path(tmp)
-        ws = Workspace(root / "ws", bin_dir, source=_project(root))
+        ws = Workspace(
+            root / "ws",
+            bin_dir,
+            source=_project(root),
+            extra_env={TIME_SCALE_ENV: str(args.latency_scale)},
+        )
         ec2 = make_client("ec2", region=REGION, endpoint_url=moto.url)
         kms = make_client("kms", region=REGION, endpoint_url=moto.url)
         try:
