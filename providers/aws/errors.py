@@ -19,6 +19,8 @@
     ├── LineageUnreadableError    a preview report could not read a lineage's images
     ├── StartRefusedError         EC2 kept refusing StartInstances (no capacity) to the end
     ├── InstanceStillHeldError    another bake holds the instance and did not let go in time
+    ├── AwsCallError              an AWS call of a bake failed for a reason Bakery does not
+    │                             handle; names the operation and AWS's error code
     ├── ImageMismatchError        the new image does not carry the instance's billing
     │                             (PlatformDetails / UsageOperation); it was deregistered
     └── RolloutError              a rollout did not end healthy
@@ -181,6 +183,26 @@ class InstanceStillHeldError(BakeryError):
             f"{until or '?'}; waited {elapsed_s:.0f}s. Run `pulumi up` again once that bake "
             "is done (its note goes when it restarts the instance)"
         )
+
+
+class AwsCallError(BakeryError):
+    """An AWS call failed for a reason Bakery does not handle (access, limits, ...)."""
+
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        self.operation = operation
+        self.code = code
+        super().__init__(
+            f"{operation} failed ({code}): {message}; fix the cause (permissions: "
+            "iam/bakery-policy.json) and run `pulumi up` again: the bake resumes"
+        )
+
+    @classmethod
+    def of(cls, exc: BaseException) -> AwsCallError:
+        """From a botocore ClientError or BotoCoreError."""
+        response = getattr(exc, "response", None) or {}
+        error = response.get("Error", {})
+        operation = getattr(exc, "operation_name", None) or "an AWS call"
+        return cls(str(operation), str(error.get("Code") or type(exc).__name__), str(exc))
 
 
 class ImageMismatchError(BakeryError):
