@@ -35,10 +35,9 @@ Each rule, with the AWS page it stands on (read 2026-12):
   stops anything; stopping first and then failing ConcurrentSnapshotLimitExceeded is a
   needless outage.
 - Another bake's stop note (``bakery:stopped-by`` naming another bake id, with
-  ``bakery:held-until`` in the future): refused. An expired note is stale: the bake takes
-  it over (restores what it says) and the check says so. A note without an expiry
-  (written before expiries existed) cannot be dated, so it is refused with the command
-  that clears it: the safe side.
+  ``bakery:held-until`` in the future): refused, as create would wait for it
+  (providers/aws/instance_hold.py, the one rule). A stale note (past its held-until, or
+  written by a Bakery without one) is taken over by create; the check says so.
 
 The stop hazards apply only when the bake will stop the instance, i.e. "stop" on a
 running (or starting) instance; a stopped instance is imaged as it is.
@@ -57,6 +56,7 @@ from providers.aws.errors import (
     InstanceHeldError,
     InvalidInputError,
 )
+from providers.aws.instance_hold import Note, note_of
 from providers.aws.waits import WAITS, Pacing, WaitSpec, wait_for
 
 Log = Callable[[str], None]
@@ -205,63 +205,22 @@ def _stop_hazards(
     return problems
 
 
-@dataclass(frozen=True)
-class Hold:
-    """Another bake's stop note on the instance: who holds it, until when, what to restore."""
+def _hold_finding(instance_id: str, note: Note, now: datetime) -> tuple[str, bool]:
+    """What to say about another bake's stop note, and whether check refuses.
 
-    holder: str
-    restore_state: str
-    until: datetime | None  # None: no expiry written (an older Bakery's note)
-    until_text: str = ""
-
-    def active(self, now: datetime) -> bool:
-        """Still held: the expiry is ahead, or unknown (the safe side)."""
-        return self.until is None or self.until > now
-
-
-def foreign_hold(instance_tags: Mapping[str, str], bake_id: str) -> Hold | None:
-    """The stop note of a bake other than ``bake_id``, if the instance carries one.
-
-    The one rule for "another bake holds this instance": check refuses while the hold
-    is ``active``; create waits for it to clear (bounded) and takes over a stale one.
-    """
-    holder = instance_tags.get(tags.STOPPED_BY)
-    if not holder or holder == bake_id:
-        return None
-    raw = instance_tags.get(tags.HELD_UNTIL, "")
-    return Hold(
-        holder=holder,
-        restore_state=instance_tags.get(tags.RESTORE_STATE, "running"),
-        until=tags.parse_stamp(raw) if raw else None,
-        until_text=raw,
-    )
-
-
-def _hold_finding(instance_id: str, hold: Hold, now: datetime) -> tuple[str, bool]:
-    """What to say about another bake's hold, and whether check refuses."""
-    clear = (
-        f"`aws ec2 delete-tags --resources {instance_id} --tags Key={tags.STOPPED_BY} "
-        f"Key={tags.RESTORE_STATE} Key={tags.HELD_UNTIL}`"
-    )
-    if hold.until is None:
+    The rule is instance_hold's (``Note.live``), the one create follows: a live note is
+    waited out at create, so check refuses it now; a stale one is taken over."""
+    if note.live(now):
         return (
-            f"{instance_id} carries a stop note of bake {hold.holder} with no expiry, so "
-            "it may still be baking (another stack, or an older Bakery); wait for that "
-            f"bake, or if none runs, put the instance back in {hold.restore_state!r} and "
-            f"clear the note with {clear}",
-            True,
-        )
-    if hold.active(now):
-        return (
-            f"{instance_id} is held by bake {hold.holder} (another stack or run) until "
-            f"{hold.until_text}; run this bake after it finishes (at create, a bake waits "
+            f"{instance_id} is held by bake {note.bake_id} (another stack or run) until "
+            f"{note.held_until}; run this bake after it finishes (at create, a bake waits "
             "for the note to clear)",
             True,
         )
+    expired = f"expired {note.held_until}" if note.held_until else "written with no expiry"
     return (
-        f"stale stop note of bake {hold.holder} on {instance_id} (expired "
-        f"{hold.until_text}): this bake will take it over and leave the instance "
-        f"{hold.restore_state}",
+        f"stale stop note of bake {note.bake_id} on {instance_id} ({expired}): this bake "
+        f"will take it over and leave the instance {note.restore_state or 'as it was found'}",
         False,
     )
 
@@ -304,9 +263,9 @@ def preflight_bake(
         )
     if req.consistency == "stop" and state in _WILL_STOP_STATES:
         problems += _stop_hazards(ec2, autoscaling, req, instance)
-    hold = foreign_hold(tags.to_dict(instance.get("Tags")), req.bake_id)
-    if hold is not None:
-        said, refused = _hold_finding(req.instance_id, hold, now())
+    note = note_of(tags.to_dict(instance.get("Tags")))
+    if note is not None and note.bake_id != req.bake_id:
+        said, refused = _hold_finding(req.instance_id, note, now())
         if refused:
             problems.append(InstanceHeldError("instance_id", req.instance_id, said))
         else:

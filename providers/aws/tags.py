@@ -62,11 +62,3 @@ def utcnow() -> datetime:
 def stamp(moment: datetime) -> str:
     """A sortable UTC timestamp with microseconds (tags order a lineage's bakes)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_stamp(text: str) -> datetime | None:
-    """The moment a ``stamp`` wrote, or None for anything else (a hand-edited tag)."""
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None

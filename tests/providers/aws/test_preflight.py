@@ -25,7 +25,6 @@ from providers.aws.errors import (
 from providers.aws.preflight import (
     PreflightReport,
     PreflightRequest,
-    foreign_hold,
     plan_line,
     preflight_bake,
     wait_for_pending_volume_snapshots,
@@ -276,16 +275,18 @@ def test_preflight_expired_note_of_another_bake_is_taken_over(ec2: Any, autoscal
     assert "will take it over" in note
 
 
-def test_preflight_note_without_expiry_is_refused_with_the_command_that_clears_it(
+def test_preflight_note_without_expiry_is_stale_as_create_treats_it(
     ec2: Any, autoscaling: Any
 ) -> None:
+    """An older Bakery's note (no held-until): create takes it over, so check says so."""
     instance_id = _run(ec2)
     _note(ec2, instance_id, "feedfacefeedface", None)
 
-    [problem] = _preflight(ec2, autoscaling, instance_id).problems
+    report = _preflight(ec2, autoscaling, instance_id)
 
-    assert isinstance(problem, InstanceHeldError)
-    assert f"aws ec2 delete-tags --resources {instance_id}" in str(problem)
+    assert report.problems == ()
+    [note] = report.notes
+    assert "stale stop note of bake feedfacefeedface" in note and "no expiry" in note
 
 
 def test_preflight_own_note_is_no_problem(ec2: Any, autoscaling: Any) -> None:
@@ -380,26 +381,12 @@ def test_bake_stop_step_notes_its_hold_and_waits_for_pending_snapshots_before_st
 
     assert stopped_at and stopped_at[0] - 1000.0 >= 600.0  # after the pending one completed
     [note] = [c["Tags"] for c in calls.of("CreateTags") if c["Resources"] == [req.instance_id]]
-    held_until = tags.parse_stamp(tags.to_dict(note)[tags.HELD_UNTIL])
+    held_until = tags.to_dict(note)[tags.HELD_UNTIL]
     # the bake's own deadlines: snapshot wait 2 h, stop, snapshots started and start 15
     # min each, refused starts retried 30 min (BakeRequest.hold_s)
     hold = timedelta(hours=3, minutes=15)
     assert timedelta(seconds=req.hold_s) == hold
-    assert held_until == NOW + hold  # from the bake's injected wall clock
+    assert held_until == tags.stamp(NOW + hold)  # from the bake's injected wall clock
     after = _instance(ec2, req.instance_id)
     assert after["State"]["Name"] == "running"
     assert tags.HELD_UNTIL not in tags.to_dict(after.get("Tags"))
-
-
-def test_foreign_hold_is_the_one_rule_for_another_bakes_note() -> None:
-    later = tags.stamp(NOW + timedelta(minutes=5))
-    note = {tags.STOPPED_BY: "other", tags.RESTORE_STATE: "stopped", tags.HELD_UNTIL: later}
-
-    hold = foreign_hold(note, BAKE_ID)
-
-    assert hold is not None and hold.holder == "other" and hold.restore_state == "stopped"
-    assert hold.active(NOW) and not hold.active(NOW + timedelta(minutes=6))
-    assert foreign_hold(note, "other") is None  # its own note: a retry resumes it
-    assert foreign_hold({}, BAKE_ID) is None
-    undated = foreign_hold({tags.STOPPED_BY: "other"}, BAKE_ID)
-    assert undated is not None and undated.active(NOW + timedelta(days=365))
