@@ -9,8 +9,9 @@ import boto3
 from botocore.config import Config
 
 # Standard mode retries throttling (RequestLimitExceeded) and transient errors with
-# capped, jittered backoff; boto3 defaults to "legacy". Ten attempts ride out heavy
-# throttling (a third of calls throttled fails a call with p = 3**-10).
+# capped, jittered backoff; boto3 defaults to "legacy". Ten attempts in all
+# (total_max_attempts; botocore's max_attempts would count retries only, 11 sends) ride
+# out heavy throttling (a third of calls throttled fails a call with p = 3**-10).
 MAX_ATTEMPTS = 10
 CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 30
@@ -25,7 +26,11 @@ CHECK_CONNECT_TIMEOUT_S = 2
 CHECK_READ_TIMEOUT_S = 3
 Purpose = Literal["bake", "check"]
 _POLICY: dict[str, tuple[dict[str, Any], float, float]] = {
-    "bake": ({"mode": "standard", "max_attempts": MAX_ATTEMPTS}, CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+    "bake": (
+        {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+        CONNECT_TIMEOUT_S,
+        READ_TIMEOUT_S,
+    ),
     "check": (
         {"mode": "standard", "total_max_attempts": CHECK_MAX_ATTEMPTS},
         CHECK_CONNECT_TIMEOUT_S,

@@ -26,7 +26,7 @@ def test_aws_problem_unreachable_endpoint_names_endpoint_and_region_after_few_at
     assert problem.field == "endpoint_url" and problem.found == endpoint
     assert f"cannot reach AWS at {endpoint} (region {REGION})" in str(problem)
     assert "\n" not in str(problem)
-    assert len(sent) == CHECK_MAX_ATTEMPTS  # a few attempts, not the bake client's eleven
+    assert len(sent) == CHECK_MAX_ATTEMPTS  # a few attempts, not the bake client's ten
     assert ec2.meta.config.connect_timeout <= 3
 
 
