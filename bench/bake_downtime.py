@@ -39,9 +39,10 @@ os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
 
 from moto import mock_aws
 
-from providers.aws import images, source_instance
-from providers.aws.baked_image import BakeRequest, bake_image
+from providers.aws.bake import source_instance
+from providers.aws.bake.baked_image import BakeRequest, bake_image
 from providers.aws.clients import make_client
+from providers.aws.images import amis as images
 from providers.aws.waits import Pacing
 from scripts.seed_golden_instance import seed_golden_instance
 from tests.moto_ext import faithful_images, latency

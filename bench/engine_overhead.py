@@ -8,7 +8,7 @@ Python's start-up and bookkeeping, not AWS's), with the real program and its
   ``python -c "import pulumi, pulumi_aws"``: what a pull request's preview costs over
   just loading the SDKs;
 - ``pulumi up --yes`` (and ``--skip-preview``) beside the bake workflow alone
-  (``providers.aws.baked_image.bake_image`` against the same moto server), both in a
+  (``providers.aws.bake.baked_image.bake_image`` against the same moto server), both in a
   warm process and in a fresh ``python`` process that imports it first.
 
 Each figure is the median of ``--repeat`` runs (wall seconds).
@@ -35,7 +35,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from providers.aws.baked_image import BakeRequest, bake_image
+from providers.aws.bake.baked_image import BakeRequest, bake_image
 from providers.aws.clients import make_client
 from scripts.seed_golden_instance import seed_golden_instance
 from tests.e2e.pulumi_cli import REPO, MotoServer, Result, Stack, Workspace, find_pulumi
@@ -44,7 +44,7 @@ REGION = "us-east-1"
 # A fresh interpreter that imports the workflow and bakes once (the "workflow alone").
 BAKE_SCRIPT = """
 import sys
-from providers.aws.baked_image import BakeRequest, bake_image
+from providers.aws.bake.baked_image import BakeRequest, bake_image
 from providers.aws.clients import make_client
 ec2 = make_client("ec2", region="us-east-1", endpoint_url=sys.argv[1])
 bake_image(ec2, BakeRequest(sys.argv[2], sys.argv[3], sys.argv[3], "bench/fresh/" + sys.argv[3]))

@@ -26,7 +26,7 @@ os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 from moto import mock_aws
 
 from providers.aws.clients import make_client
-from providers.aws.image_use import UsePolicy, image_uses
+from providers.aws.images.use import UsePolicy, image_uses
 from tests.conftest import REGION, plain_image
 from tests.moto_ext import image_lifecycle
 from tests.recording import CallRecorder

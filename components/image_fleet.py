@@ -41,11 +41,11 @@ import pulumi_aws as aws
 from components.image_fleet_args import ImageFleetArgs, check_args
 from providers.aws import tags as tag_keys
 from providers.aws.errors import ImageFleetArgsError
-from providers.aws.fleet_rules import estimate_rollout
-from providers.aws.fleet_shape import (
+from providers.aws.rules.fleet import (
     default_health_check_type,
     planned_max_size,
 )
+from providers.aws.rules.rollout import estimate_rollout
 from providers.cutover import BlueGreenCutover, BlueGreenCutoverArgs
 from providers.fleet_identity import FleetIdentity, FleetIdentityArgs
 from providers.instance_refresh import InstanceRefresh, InstanceRefreshArgs

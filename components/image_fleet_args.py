@@ -1,6 +1,6 @@
 """ImageFleetArgs: what an ImageFleet runs and how it rolls out, and the check of it.
 
-The rules themselves live in ``providers/aws/fleet_shape.py`` (shared with the stack
+The rules themselves live in ``providers/aws/rules/fleet.py`` (shared with the stack
 config); this module applies them to the component's arguments, so that bad input
 fails the preview with every problem named, before any resource is registered.
 """
@@ -14,13 +14,13 @@ from typing import Any
 import pulumi
 
 from providers.aws.errors import InvalidInputError
-from providers.aws.fleet_rules import DEFAULT_TIMEOUT_S, RefreshPreferences
-from providers.aws.fleet_shape import (
+from providers.aws.rules.fleet import (
     PROTECTED_GROUP_KEYS,
     PROTECTED_TEMPLATE_KEYS,
     check_fleet,
     check_overrides,
 )
+from providers.aws.rules.rollout import DEFAULT_TIMEOUT_S, RefreshPreferences
 
 
 @dataclass

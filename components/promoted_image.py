@@ -32,8 +32,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from providers.aws import validation
 from providers.aws.errors import InvalidInputError
+from providers.aws.rules import validation
 from providers.image_hold import ImageHold
 
 PROMOTED_FROM_TAG = "bakery:promoted-from"

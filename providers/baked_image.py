@@ -1,6 +1,6 @@
 """BakedImage: a Pulumi dynamic resource for "an AMI baked from this instance".
 
-The provider adapts ``providers.aws.baked_image`` to Pulumi's contract: props in,
+The provider adapts ``providers.aws.bake.baked_image`` to Pulumi's contract: props in,
 a bake request to the workflow, its result out as outputs. It holds no clients
 and no credentials (Pulumi pickles it into the state); each method builds the
 clients it needs from the standard boto3 credential chain.
@@ -24,8 +24,20 @@ from pulumi.dynamic import (
 )
 
 from providers import lifecycle
-from providers.aws import validation
-from providers.aws.bake_plan import (
+from providers.aws.bake.baked_image import (
+    BakedImageInfo,
+    BakeRequest,
+    bake_image,
+    check_bake,
+    describe_baked_image,
+    update_baked_image,
+)
+from providers.aws.bake.preflight import PreflightRequest, preflight_bake
+from providers.aws.bake.reachability import AWS_CALL_ERRORS, aws_problem
+from providers.aws.clients import default_region, make_client
+from providers.aws.errors import InvalidInputError
+from providers.aws.rules import validation
+from providers.aws.rules.bake_plan import (
     BAKE_ID,
     IMAGE_NAME,
     USER_NAMED,
@@ -34,18 +46,6 @@ from providers.aws.bake_plan import (
     image_name_of,
     plan_bake,
 )
-from providers.aws.baked_image import (
-    BakedImageInfo,
-    BakeRequest,
-    bake_image,
-    check_bake,
-    describe_baked_image,
-    update_baked_image,
-)
-from providers.aws.clients import default_region, make_client
-from providers.aws.errors import InvalidInputError
-from providers.aws.preflight import PreflightRequest, preflight_bake
-from providers.aws.reachability import AWS_CALL_ERRORS, aws_problem
 from providers.baked_image_args import BakedImageArgs
 from providers.dynamic_props import UNKNOWN, progress, same
 

@@ -1,9 +1,9 @@
 """BlueGreenCutover: a dynamic resource that makes a new group the fleet's serving one.
 
-Adapts ``providers.aws.cutover`` to Pulumi's contract. The component marks groups
+Adapts ``providers.aws.fleet.cutover`` to Pulumi's contract. The component marks groups
 ``retain_on_delete``: the engine deletes a replaced group at the start of the next
 ``up`` even when this update failed, so groups are deleted here (ownership rules in
-``providers/aws/cutover.py``), never by the engine.
+``providers/aws/fleet/cutover.py``), never by the engine.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, Resource, UpdateResult
 
 from providers import fleet_base
-from providers.aws import cutover
-from providers.aws.fleet_rules import DEFAULT_TIMEOUT_S
+from providers.aws.fleet import cutover
+from providers.aws.rules.rollout import DEFAULT_TIMEOUT_S
 from providers.dynamic_props import progress
 from providers.fleet_base import FleetProvider, required, timeout_failure, version
 

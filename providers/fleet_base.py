@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 
 from pulumi.dynamic import CheckFailure, ConfigureRequest, DiffResult, ReadResult, ResourceProvider
 
-from providers.aws import groups
 from providers.aws.clients import make_client
 from providers.aws.errors import InvalidInputError
-from providers.aws.fleet_rules import DEFAULT_TIMEOUT_S
+from providers.aws.fleet import groups
+from providers.aws.rules.rollout import DEFAULT_TIMEOUT_S
 from providers.aws.waits import Pacing
 from providers.dynamic_props import UNKNOWN, changed
 

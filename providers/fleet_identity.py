@@ -30,7 +30,7 @@ from pulumi.dynamic import (
 )
 
 from providers import fleet_base
-from providers.aws import cutover
+from providers.aws.fleet import cutover
 from providers.dynamic_props import UNKNOWN, known, progress
 from providers.fleet_base import FleetProvider, required
 

@@ -3,7 +3,7 @@
 ``PromotedImage`` registers one for the image it takes from another stack. Create puts
 the hold tag on the image, delete removes it; a change of image (or holder, or region)
 replaces the resource, so the new image is held before the old one is released
-(Pulumi creates the replacement first). Adapts ``providers.aws.image_hold``.
+(Pulumi creates the replacement first). Adapts ``providers.aws.images.hold``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from pulumi.dynamic import (
     ResourceProvider,
 )
 
-from providers.aws import image_hold, validation
 from providers.aws.clients import make_client
+from providers.aws.images import hold as image_hold
+from providers.aws.rules import validation
 from providers.dynamic_props import UNKNOWN, changed, known, progress
 
 REPLACE_KEYS = ("image_id", "holder", "region", "endpoint_url")

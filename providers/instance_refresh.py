@@ -1,6 +1,6 @@
 """InstanceRefresh: a dynamic resource that makes `pulumi up` wait for a rolling refresh.
 
-Adapts ``providers.aws.instance_refresh`` to Pulumi's contract: props in, a workflow
+Adapts ``providers.aws.fleet.instance_refresh`` to Pulumi's contract: props in, a workflow
 call, its result out as outputs. ``pulumi up`` does not finish before the fleet runs
 the image and is healthy (in its target groups too), and fails with the reason (and
 what a rollback did) when it does not. Progress lines go to stderr, which the engine
@@ -18,8 +18,8 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, Resource, UpdateResult
 
 from providers import fleet_base
-from providers.aws import instance_refresh
-from providers.aws.fleet_rules import (
+from providers.aws.fleet import instance_refresh
+from providers.aws.rules.rollout import (
     DEFAULT_TIMEOUT_S,
     PREFERENCE_KEYS,
     RefreshPreferences,

@@ -2,7 +2,7 @@
 
 ``BakedImageProvider`` calls these from check (lifecycle inputs), create and update
 (deprecation, protection, sharing, copies), and delete (retention with the in-use
-guard). The workflows are ``providers/aws/lifecycle.py`` and ``retention.py``.
+guard). The workflows are ``providers/aws/images/lifecycle.py`` and ``retention.py``.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from datetime import datetime
 from typing import Any
 
 from providers import dynamic_props
-from providers.aws import lifecycle, tags, validation
-from providers.aws.bake_plan import bake_id_of
+from providers.aws import tags
 from providers.aws.clients import make_client
 from providers.aws.errors import InvalidInputError
-from providers.aws.image_use import UsePolicy, image_uses
-from providers.aws.images import describe_image, find_images, mapped_snapshot_ids
-from providers.aws.retention import Region, ReleaseReport, prune_images, release_image
+from providers.aws.images import lifecycle
+from providers.aws.images.amis import describe_image, find_images, mapped_snapshot_ids
+from providers.aws.images.retention import Region, ReleaseReport, prune_images, release_image
+from providers.aws.images.use import UsePolicy, image_uses
+from providers.aws.rules import validation
+from providers.aws.rules.bake_plan import bake_id_of
 from providers.aws.waits import Pacing
 from providers.dynamic_props import UNKNOWN
 

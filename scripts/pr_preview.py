@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as a file: python scripts/pr_preview.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from providers.aws.errors import LineageUnreadableError
-from providers.aws.lineage import LineageImage, lineage_images
+from providers.aws.images.lineage import LineageImage, lineage_images
 from scripts.preview_markdown import render
 from scripts.preview_report import read_preview
 

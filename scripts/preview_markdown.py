@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from providers.aws.lineage import LineageImage
+from providers.aws.images.lineage import LineageImage
 from scripts.preview_report import UNKNOWN, Bake, Change, Report, Rollout
 
 # The comment's first line: the workflow finds its comment for a stack by it and

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.aws.errors import LineageUnreadableError
-from providers.aws.fleet_rules import RefreshPreferences, RolloutEstimate, estimate_rollout
-from providers.aws.lineage import LineageImage, ReleasePlan, release_plan
+from providers.aws.images.lineage import LineageImage, ReleasePlan, release_plan
+from providers.aws.rules.rollout import RefreshPreferences, RolloutEstimate, estimate_rollout
 
 BAKED_IMAGE = "pulumi-python:dynamic/bakery:BakedImage"
 INSTANCE_REFRESH = "pulumi-python:dynamic/bakery:InstanceRefresh"
@@ -87,7 +87,7 @@ class Rollout:
 
     ``prefs`` are the refresh preferences resolved for the group's size and
     ``estimate`` the preview-time duration, both by the fleet's own rules
-    (providers/aws/fleet_rules.py), so the comment says what the rollout will do.
+    (providers/aws/rules/rollout.py), so the comment says what the rollout will do.
     """
 
     name: str

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.aws import validation
-from providers.aws.bake_plan import CONSISTENCY_MODES
 from providers.aws.errors import InvalidInputError
+from providers.aws.rules import validation
+from providers.aws.rules.bake_plan import CONSISTENCY_MODES
 from stack_config.keys import key
 from stack_config.parse import Reader, choice
 

@@ -7,15 +7,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.aws import validation
 from providers.aws.errors import InvalidInputError
-from providers.aws.fleet_rules import DEFAULT_TIMEOUT_S, RefreshPreferences
-from providers.aws.fleet_shape import (
+from providers.aws.rules import validation
+from providers.aws.rules.fleet import (
     PROTECTED_GROUP_KEYS,
     PROTECTED_TEMPLATE_KEYS,
     check_fleet,
     check_overrides,
 )
+from providers.aws.rules.rollout import DEFAULT_TIMEOUT_S, RefreshPreferences
 from stack_config.keys import HEALTH_CHECK_TYPES, LAUNCH_KINDS, ROLLOUTS, key
 from stack_config.parse import Reader, check_ids, choice
 

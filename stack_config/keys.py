@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from providers.aws.fleet_rules import DEFAULT_TIMEOUT_S, RefreshPreferences
-from providers.aws.fleet_shape import HEALTH_CHECK_TYPES, LAUNCH_KINDS, ROLLOUTS
+from providers.aws.rules.fleet import HEALTH_CHECK_TYPES, LAUNCH_KINDS, ROLLOUTS
+from providers.aws.rules.rollout import DEFAULT_TIMEOUT_S, RefreshPreferences
 
 NAMESPACE = "bakery"
 MODES = ("bake-only", "fleet")

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from providers.aws import validation
 from providers.aws.errors import InvalidInputError
+from providers.aws.rules import validation
 from stack_config.keys import key
 from stack_config.parse import Reader
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from providers.aws import validation
 from providers.aws.errors import InvalidInputError, StackConfigError
+from providers.aws.rules import validation
 from stack_config.bake import BakeConfig, load_bake
 from stack_config.fleet import FleetConfig, load_fleet
 from stack_config.keys import KEYS, MODES, NAMESPACE, key

@@ -32,7 +32,7 @@ import pytest
 
 import providers.baked_image
 import providers.lifecycle
-from providers.aws import baked_image as baked_image_workflow
+from providers.aws.bake import baked_image as baked_image_workflow
 from providers.aws.clients import make_client
 from providers.aws.waits import Pacing
 from providers.baked_image import BakedImageProvider
@@ -308,7 +308,7 @@ def test_iam_policy_covers_what_a_bake_sends_under_moto(
 
     sent = {f"{c.service}:{c.operation}" for c in calls.calls}
     assert {"ec2:StopInstances", "ec2:CreateImage", "ec2:DeregisterImage"} <= sent
-    # The pre-flight at check (providers/aws/preflight.py) reads these.
+    # The pre-flight at check (providers/aws/bake/preflight.py) reads these.
     assert {"ec2:DescribeInstanceTypes", "autoscaling:DescribeAutoScalingInstances"} <= sent
     assert "autoscaling:DescribeAutoScalingGroups" in sent  # the in-use guard
     assert sent <= set(scanned_operations())

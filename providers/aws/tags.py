@@ -28,7 +28,7 @@ RESTORE_STATE = "bakery:restore-state"
 # With the stop note: when the hold expires (the holding bake's own deadlines from its
 # start). Another bake refuses at check while it is in the future and takes over after.
 HELD_UNTIL = "bakery:held-until"
-# On Auto Scaling groups (providers/aws/cutover.py): the fleet id a group belongs to,
+# On Auto Scaling groups (providers/aws/fleet/cutover.py): the fleet id a group belongs to,
 # and the serving token (the fleet id) a successful cutover writes on its group.
 FLEET = "bakery:fleet"
 SERVING = "bakery:serving"

@@ -137,15 +137,8 @@ class Waiter:
         return probe
 
 
-def _states(*names: str) -> frozenset[str]:
-    return frozenset(names)
-
-
 MINUTE = 60.0
 HOUR = 3600.0
-
-# Rollout and other hand-probed waits; the bake's data-driven waits are in bake_waits.py.
-WAITS: dict[str, Waiter] = {}
 
 ProgressFn = Callable[[float, object], None]
 Probe = Callable[[], tuple[Outcome, object] | tuple[Outcome, object, float | None]]
@@ -266,57 +259,6 @@ def default_pacing() -> Pacing:
     )
 
 
-# Rollout waits (providers/aws/instance_refresh.py, groups.py, cutover.py). AWS has
-# no waiter for instance refreshes; the states are InstanceRefreshStatus in
-# botocore's autoscaling service-2.json (2011-01-01). A refresh's deadline is the
-# user's rollout timeout (with_deadline).
-_REFRESH_FAILED = ("Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed")
-WAITS.update(
-    {
-        "instance_refresh_successful": Waiter(
-            "Successful",
-            WaitSpec(deadline_s=1 * HOUR, first_delay_s=5.0, max_delay_s=30.0),
-            Acceptors(_states("Successful"), _states(*_REFRESH_FAILED)),
-        ),
-        # Wait out a refresh someone else started (towards another configuration).
-        "instance_refresh_ended": Waiter(
-            "ended",
-            WaitSpec(deadline_s=1 * HOUR, first_delay_s=5.0, max_delay_s=30.0),
-            Acceptors(_states("Successful", *_REFRESH_FAILED), _states()),
-        ),
-        # States made up by the probe: "healthy" when the desired capacity is InService,
-        # Healthy, on the image and healthy in its target groups; "failed" when a
-        # scaling activity failed; "gone" when the group disappeared.
-        "group_healthy": Waiter(
-            "InService and healthy",
-            WaitSpec(deadline_s=30 * MINUTE, first_delay_s=5.0, max_delay_s=30.0),
-            Acceptors(_states("healthy"), _states("gone", "failed")),
-        ),
-        # A group scaled to zero: lifecycle hooks and deregistration delays run first.
-        "group_drained": Waiter(
-            "no instances",
-            WaitSpec(deadline_s=20 * MINUTE, first_delay_s=5.0, max_delay_s=30.0),
-            Acceptors(_states("empty"), _states()),
-        ),
-        "group_deleted": Waiter(
-            "deleted",
-            WaitSpec(deadline_s=15 * MINUTE, first_delay_s=2.0, max_delay_s=15.0),
-            Acceptors(_states("gone"), _states()),
-        ),
-    }
-)
-
-
-# Pre-flight (providers/aws/preflight.py): EBS allows few pending snapshots per volume
-# (5; 1 for st1/sc1), so a bake waits for other snapshots of the instance's volumes
-# before it stops anything. The probe reports "idle" when none is pending.
-WAITS["volume_snapshots_idle"] = Waiter(
-    "idle (no pending snapshots)",
-    WaitSpec(deadline_s=2 * HOUR, first_delay_s=5.0, max_delay_s=60.0),
-    Acceptors(_states("idle"), _states()),
-)
-
-
 def wait_for(
     waiter: Waiter,
     probe: Probe,
@@ -327,7 +269,7 @@ def wait_for(
     log: Callable[[str], None] | None = None,
     origin: float | None = None,
 ) -> object:
-    """``wait_until`` for a ``WAITS`` entry, logging ``resource: state (elapsed)`` lines."""
+    """``wait_until`` for a ``wait_table.WAITS`` entry, with ``resource: state (elapsed)`` lines."""
     on_progress = None
     if log is not None:
         say = log

@@ -18,7 +18,7 @@ import providers.baked_image as baked_image_adapter
 from components import ImageFleet, ImageFleetArgs
 from providers.aws.clients import make_client
 from providers.aws.errors import GroupUnhealthyError, ImageFleetArgsError, RefreshFailedError
-from providers.aws.fleet_rules import RefreshPreferences
+from providers.aws.rules.rollout import RefreshPreferences
 from providers.aws.tags import FLEET as FLEET_TAG
 from providers.baked_image import BakedImage, BakedImageArgs
 from scripts.seed_golden_instance import seed_golden_instance

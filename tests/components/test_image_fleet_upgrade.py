@@ -21,7 +21,7 @@ import pytest
 
 from components import ImageFleet, ImageFleetArgs
 from providers.aws import tags
-from providers.aws.fleet_rules import RefreshPreferences
+from providers.aws.rules.rollout import RefreshPreferences
 from tests.components.conftest import GROUP, LAUNCH_TEMPLATE, Live, MotoEngine, Network
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "fleet" / "previous-main.json"

@@ -13,7 +13,7 @@ import pytest
 
 from components.promoted_image import PromotedImage, PromotedImageArgs
 from providers.aws import tags
-from providers.aws.image_hold import hold_key
+from providers.aws.images.hold import hold_key
 from tests.components.conftest import MotoEngine, RecordingMocks, Registration
 from tests.conftest import REGION, plain_image
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from providers.aws.lineage import LineageImage
+from providers.aws.images.lineage import LineageImage
 from scripts.pr_preview import aws_lineage
 from scripts.preview_markdown import render
 from scripts.preview_report import read_preview

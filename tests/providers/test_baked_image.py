@@ -8,8 +8,8 @@ import pytest
 
 import providers.baked_image
 from providers.aws import tags
-from providers.aws.bake_plan import BAKE_ID, IMAGE_NAME
 from providers.aws.clients import make_client
+from providers.aws.rules.bake_plan import BAKE_ID, IMAGE_NAME
 from providers.baked_image import UNKNOWN, USER_NAMED, BakedImageProvider
 from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import FAKE_ENV, REGION

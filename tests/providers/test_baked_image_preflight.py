@@ -13,7 +13,7 @@ from providers.aws.clients import make_client
 from providers.baked_image import BakedImageProvider
 from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION, closed_endpoint
-from tests.providers.aws.test_preflight import HAZARDS, hazardous_instance
+from tests.providers.aws.bake.test_preflight import HAZARDS, hazardous_instance
 from tests.recording import CallRecorder
 
 LINEAGE = "bakery/test/golden"

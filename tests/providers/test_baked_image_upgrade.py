@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from providers.aws import tags
-from providers.aws.bake_plan import BAKE_ID, IMAGE_NAME
 from providers.aws.clients import make_client
+from providers.aws.rules.bake_plan import BAKE_ID, IMAGE_NAME
 from providers.baked_image import BakedImageProvider
 from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION

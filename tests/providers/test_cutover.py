@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from providers.aws import cutover, groups
 from providers.aws.errors import GroupUnhealthyError
+from providers.aws.fleet import cutover, groups
 from providers.cutover import BlueGreenCutoverProvider
 from tests.conftest import REGION
 from tests.moto_ext import asg_health, instance_refresh

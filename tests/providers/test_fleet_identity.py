@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.aws import groups
 from providers.aws.clients import make_client
+from providers.aws.fleet import groups
 from providers.fleet_identity import FleetIdentityProvider
 from tests.conftest import REGION
 from tests.moto_ext import asg_health, instance_refresh

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from providers.aws import tags
-from providers.aws.image_hold import hold_key
+from providers.aws.images.hold import hold_key
 from providers.dynamic_props import UNKNOWN
 from providers.image_hold import ImageHoldProvider
 from tests.conftest import REGION, plain_image

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import providers.aws.images.lifecycle
 import providers.baked_image
 import providers.lifecycle
 from providers.aws import tags
@@ -161,7 +162,7 @@ def test_create_sends_deprecation_protection_and_sharing_requests(
     image_id = outs["image_id"]
 
     (deprecate,) = calls.of("EnableImageDeprecation")
-    baked_at = providers.aws.lifecycle.deprecation_time(outs["created_at"], 30)
+    baked_at = providers.aws.images.lifecycle.deprecation_time(outs["created_at"], 30)
     assert deprecate == {"ImageId": image_id, "DeprecateAt": baked_at}
     assert calls.of("EnableImageDeregistrationProtection") == [
         {"ImageId": image_id, "WithCooldown": True}

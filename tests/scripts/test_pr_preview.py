@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from providers.aws.errors import LineageUnreadableError
-from providers.aws.lineage import LineageImage
+from providers.aws.images.lineage import LineageImage
 from scripts import pr_preview
 from scripts.preview_markdown import COMMENT_MARKER, render
 from scripts.preview_report import changed_inputs, read_preview

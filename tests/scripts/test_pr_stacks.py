@@ -16,7 +16,7 @@ def test_touched_stacks_a_stack_file_touches_that_stack_only() -> None:
 
 
 def test_touched_stacks_program_code_touches_every_stack_but_local() -> None:
-    for path in ("providers/aws/images.py", "stack_config/keys.py", "requirements.txt"):
+    for path in ("providers/aws/images/amis.py", "stack_config/keys.py", "requirements.txt"):
         assert touched_stacks([path], STACKS) == ["dev", "prod", "staging"], path
 
 

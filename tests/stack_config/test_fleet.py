@@ -6,7 +6,7 @@ import dataclasses
 
 import stack_config
 from components import image_fleet
-from providers.aws import fleet_rules
+from providers.aws.rules import rollout as fleet_rules
 from stack_config import KEYS, load
 from tests.stack_config import fleet, problems_of
 

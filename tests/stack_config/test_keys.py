@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import stack_config
-from providers.aws import fleet_shape
+from providers.aws.rules import fleet as fleet_shape
 from stack_config import KEYS
 from tests.stack_config import README
 
@@ -17,7 +17,7 @@ def test_stack_config_readme_table_lists_every_key_and_no_other() -> None:
 
 
 def test_stack_config_choices_are_the_fleet_rules_own() -> None:
-    # Written once (providers/aws/fleet_shape.py), for config, component and providers.
+    # Written once (providers/aws/rules/fleet.py), for config, component and providers.
     assert stack_config.ROLLOUTS is fleet_shape.ROLLOUTS
     assert stack_config.LAUNCH_KINDS is fleet_shape.LAUNCH_KINDS
     assert stack_config.HEALTH_CHECK_TYPES is fleet_shape.HEALTH_CHECK_TYPES

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from providers.aws import groups, tags
-from providers.aws.fleet_rules import RefreshPreferences
-from providers.aws.instance_refresh import RolloutResult, TemplateVersion, roll_out_template
+from providers.aws import tags
+from providers.aws.fleet import groups
+from providers.aws.fleet.instance_refresh import RolloutResult, TemplateVersion, roll_out_template
+from providers.aws.rules.rollout import RefreshPreferences
 from providers.aws.waits import Pacing
 from tests.conftest import REGION, FakeClock
 from tests.moto_ext import instance_refresh

@@ -1,0 +1,312 @@
+"""The steps of one bake, in order, each probing AWS first (``BakeRun``).
+
+``BakeRun.run`` runs these steps in order. Each first asks AWS whether it is already
+done (tags, states), so a run resumed after a crash takes the same path as a first
+run and simply finds steps done:
+
+1. inspect  DescribeInstances, DescribeImages: the instance can be imaged; an image of
+            this bake id is adopted; a name held by another image is refused before
+            anything changes; leftovers of abandoned bakes of the lineage go.
+2. hold     (stop, reboot) the stop note on the instance (``instance_hold``): done when
+            the note is this bake's; another bake's note is waited out.
+3. stop     (stop) StopInstances, wait stopped: done when stopped.
+4. image    CreateImage (NoReboot unless ``reboot``), image and snapshots tagged at
+            creation: done when an image of the bake id exists; a retry that gets
+            InvalidAMIName.Duplicate adopts the image if it is this bake's.
+5. restart  (stop) as soon as every EBS volume has a snapshot of the image (not when
+            the image is available): StartInstances, retried while EC2 refuses, wait
+            running: done when in the state to restore.
+6. release  DeleteTags of the note, right after the restart, so another bake of the
+            instance need not wait for this image: done when the note is not ours.
+7. wait     until the image is available (looks timed from snapshot progress).
+8. verify   PlatformDetails / UsageOperation of the image equal the instance's
+            (billing: a Windows or RHEL image must keep it); on a mismatch the image
+            is deregistered and the bake fails loudly.
+
+On any failure while the bake holds the instance, it is put back in the state it was
+found in, then released. CreateSnapshots + RegisterImage is gone: RegisterImage loses
+billing, Secure Boot (UefiData) and NitroTPM, and the RegisterImage reference says to
+use CreateImage unless there is a specific reason; none applies to a golden instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from providers.aws import tags
+from providers.aws.bake.instance_hold import hold_instance, release_instance
+from providers.aws.bake.preflight import wait_for_pending_volume_snapshots
+from providers.aws.bake.request import BakedImageInfo, BakeRequest, image_info, own_image
+from providers.aws.bake.source_instance import (
+    SourceInstance,
+    current_state,
+    inspect_instance,
+    restore_instance,
+    settle_instance,
+    stop_instance,
+)
+from providers.aws.errors import (
+    ImageMismatchError,
+    ImageNameTakenError,
+    InstanceNotRestoredError,
+    InvalidInputError,
+)
+from providers.aws.images.amis import (
+    billing_of,
+    create_image,
+    deregister_image,
+    describe_image,
+    find_images,
+    image_snapshot_ids,
+    mapped_snapshot_ids,
+    tag_image,
+    wait_for_image,
+)
+from providers.aws.images.snapshots import delete_snapshots, find_snapshots
+from providers.aws.wait_table import WAITS
+from providers.aws.waits import Pacing, poll_until
+
+Log = Callable[[str], None]
+Now = Callable[[], datetime]
+
+# Image states that will never become available: artifacts of a failed bake.
+_DEAD_IMAGE_STATES = frozenset({"pending", "failed", "error", "invalid"})
+
+
+def _discard_abandoned(ec2: Any, req: BakeRequest, log: Log) -> None:
+    """Remove what failed bakes of this lineage left: dead images, unused snapshots."""
+    kept_bakes = {req.bake_id}
+    for image in find_images(ec2, tags.LINEAGE, req.lineage):
+        bake = tags.to_dict(image.get("Tags")).get(tags.BAKE_ID, "")
+        if image.get("State") in _DEAD_IMAGE_STATES and bake != req.bake_id:
+            log(f"removing image {image['ImageId']} of abandoned bake {bake}")
+            deregister_image(ec2, image)
+        else:
+            kept_bakes.add(bake)
+    orphans = [
+        s["SnapshotId"]
+        for s in find_snapshots(ec2, tags.LINEAGE, req.lineage)
+        if tags.to_dict(s.get("Tags")).get(tags.BAKE_ID) not in kept_bakes
+    ]
+    if orphans:
+        log(f"removing {len(orphans)} snapshot(s) of abandoned bakes")
+        delete_snapshots(ec2, orphans)
+
+
+def _artifact_tags(req: BakeRequest, baked_at: str) -> dict[str, str]:
+    return {
+        **req.tags,
+        tags.BAKE_ID: req.bake_id,
+        tags.LINEAGE: req.lineage,
+        tags.SOURCE_INSTANCE: req.instance_id,
+        tags.BAKED_AT: baked_at,
+    }
+
+
+class BakeRun:
+    """One run of one bake: the steps of the module docstring, over what AWS shows."""
+
+    def __init__(self, ec2: Any, req: BakeRequest, pacing: Pacing, log: Log, now: Now) -> None:
+        self.ec2, self.req, self.pacing, self.log, self.now = ec2, req, pacing, log, now
+        self.source: SourceInstance
+        self.image: dict[str, Any] | None = None
+        self.image_id = ""
+        self.created_at: float | None = None
+        self.held = False
+        self.restore_to = "running"
+        self.down_since: float | None = None
+        self.downtime = 0.0
+
+    def run(self) -> BakedImageInfo:
+        self.inspect()
+        try:
+            self.hold()
+            self.stop()
+            self.create()
+            self.restart()
+        except InstanceNotRestoredError:
+            raise  # the restore itself failed: keep the note, it says what to restore
+        except BaseException:
+            if self.held:
+                self.put_back()
+            raise
+        self.release()
+        self.wait()
+        return self.verify()
+
+    # 1. inspect
+    def inspect(self) -> None:
+        req = self.req
+        self.source = inspect_instance(self.ec2, req.instance_id)
+        self.image = own_image(self.ec2, req)
+        self.source = settle_instance(
+            self.ec2, self.source, pacing=self.pacing, spec=req.spec("instance_settled")
+        )
+        if self.image is None:
+            _discard_abandoned(self.ec2, req, self.log)
+        else:
+            self.image_id = str(self.image["ImageId"])
+            self.log(f"adopting image {self.image_id} of this bake")
+
+    # 2. hold
+    def hold(self) -> None:
+        note_is_ours = self.source.tags.get(tags.STOPPED_BY) == self.req.bake_id
+        needs_hold = self.image is None and self.req.consistency != "live"
+        if not (needs_hold or note_is_ours):
+            self.restore_to = self.source.state
+            return
+        self.held = True
+        self.restore_to = hold_instance(
+            self.ec2,
+            self.req.instance_id,
+            self.req.bake_id,
+            restore_state=self.source.state,
+            hold_s=self.req.hold_s,
+            pacing=self.pacing,
+            now=self.now,
+            log=self.log,
+        )
+
+    # 3. stop
+    def stop(self) -> None:
+        if self.image is not None or self.req.consistency != "stop":
+            return
+        state = current_state(self.ec2, self.req.instance_id)
+        if state == "stopped":
+            return
+        # EBS allows few pending snapshots per volume: a stop followed by
+        # ConcurrentSnapshotLimitExceeded would be a needless outage.
+        wait_for_pending_volume_snapshots(
+            self.ec2, self.source.volume_ids, pacing=self.pacing, log=self.log
+        )
+        self.log(f"stopping {self.req.instance_id} (consistency: stop)")
+        self.down_since = self.pacing.clock()
+        stop_instance(
+            self.ec2,
+            self.req.instance_id,
+            pacing=self.pacing,
+            spec=self.req.spec("instance_stopped"),
+            log=self.log,
+        )
+
+    # 4. image
+    def create(self) -> None:
+        if self.image is not None:
+            return
+        req = self.req
+        baked_at = tags.stamp(self.now())
+        artifact_tags = _artifact_tags(req, baked_at)
+        self.created_at = self.pacing.clock()
+        try:
+            self.image_id = create_image(
+                self.ec2,
+                req.instance_id,
+                name=req.name,
+                description=req.description,
+                no_reboot=req.consistency != "reboot",
+                image_tags=artifact_tags,
+                snapshot_tags=artifact_tags,
+            )
+            verb = "rebooting it" if req.consistency == "reboot" else "NoReboot"
+            self.log(f"creating image {self.image_id} of {req.instance_id} ({verb})")
+        except ImageNameTakenError:
+            # Another run of this bake got there first (a killed `pulumi up` leaves its
+            # provider host baking): AWS refused the duplicate name. Adopt its image.
+            raced = own_image(self.ec2, req)  # raises again if the name is not this bake's
+            if raced is None:
+                raise
+            self.image, self.image_id = raced, str(raced["ImageId"])
+            self.log(f"adopting image {self.image_id} created by another run of this bake")
+
+    # 5. restart
+    def restart(self) -> None:
+        req = self.req
+        if not self.held:
+            return
+        if req.consistency != "live":
+            volumes = [req.bake_id, *self.source.volume_ids]
+            poll_until(
+                self.ec2,
+                WAITS["image_snapshots_started"],
+                volumes,
+                resource=f"snapshots of {self.image_id}",
+                pacing=self.pacing,
+                spec=req.spec("image_snapshots_started"),
+                log=self.log,
+            )
+        wanted = self.restore_to if req.restore_state else "stopped"
+        if wanted == "running" and current_state(self.ec2, req.instance_id) != "running":
+            self.log(f"every volume has a snapshot; starting {req.instance_id} (image pending)")
+        self.put_back(wanted)
+        if self.down_since is not None:
+            self.downtime = self.pacing.clock() - self.down_since
+        elif req.consistency == "reboot" and self.created_at is not None:
+            self.downtime = self.pacing.clock() - self.created_at  # until snapshots started
+
+    def put_back(self, wanted: str | None = None) -> None:
+        restore_instance(
+            self.ec2,
+            self.req.instance_id,
+            wanted or self.restore_to,
+            pacing=self.pacing,
+            spec=self.req.spec("instance_running"),
+            log=self.log,
+        )
+        if wanted is None:  # after a failure: let go too (the note is not needed now)
+            release_instance(self.ec2, self.req.instance_id, self.req.bake_id)
+
+    # 6. release
+    def release(self) -> None:
+        if self.held:
+            release_instance(self.ec2, self.req.instance_id, self.req.bake_id)
+
+    # 7. wait
+    def wait(self) -> None:
+        wait_for_image(
+            self.ec2,
+            self.image_id,
+            self.req.bake_id,
+            pacing=self.pacing,
+            spec=self.req.spec("image_available"),
+            log=self.log,
+            origin=self.created_at,
+        )
+
+    # 8. verify
+    def verify(self) -> BakedImageInfo:
+        image = describe_image(self.ec2, self.image_id)
+        if image is None:  # deregistered out of band between two calls: report, do not hide
+            raise InvalidInputError(
+                "image_id", self.image_id, "the new image vanished; run pulumi up again"
+            )
+        wanted = billing_of(
+            {
+                "PlatformDetails": self.source.platform_details,
+                "UsageOperation": self.source.usage_operation,
+            }
+        )
+        found = billing_of(image)
+        if wanted != (None, None) and found != wanted:
+            deregister_image(self.ec2, image)
+            raise ImageMismatchError(self.image_id, self.req.instance_id, str(found), str(wanted))
+        keep = mapped_snapshot_ids(image) or image_snapshot_ids(self.ec2, image)
+        if tags.DOWNTIME_S not in tags.to_dict(image.get("Tags")):
+            downtime = {tags.DOWNTIME_S: f"{self.downtime:.1f}"}
+            tag_image(self.ec2, self.image_id, keep, downtime)
+            image = {**image, "Tags": [*image.get("Tags", []), *tags.to_list(downtime)]}
+        _drop_stray_snapshots(self.ec2, self.req.bake_id, keep)
+        return image_info(self.ec2, image)
+
+
+def _drop_stray_snapshots(ec2: Any, bake_id: str, keep: list[str]) -> None:
+    """Delete snapshots of this bake that its image does not use (a racing retry's)."""
+    kept = set(keep)
+    stray = [
+        s["SnapshotId"]
+        for s in find_snapshots(ec2, tags.BAKE_ID, bake_id)
+        if s["SnapshotId"] not in kept
+    ]
+    if stray:
+        delete_snapshots(ec2, stray)

@@ -1,0 +1,206 @@
+"""An image's life after the bake: deprecation, deregistration protection, sharing, copies.
+
+Each function brings one image to the wanted state and is idempotent, so create and
+update share them, and a retry repeats them harmlessly. Pages relied on (EC2 API
+reference): EnableImageDeprecation (a time in the future, at most 10 years ahead;
+seconds round to the minute), EnableImageDeregistrationProtection (``WithCooldown``:
+24 hours of protection after it is disabled), ModifyImageAttribute (launch permission
+for accounts, organization and OU ARNs), ModifySnapshotAttribute (createVolumePermission
+names accounts or the group ``all`` only: there is no organization or OU form, so
+snapshots are shared with accounts only; an organization or OU that launches the image
+needs no snapshot permission), CopyImage (run in the destination region;
+``ClientToken`` makes a retry return the same copy; ``KmsKeyId`` with ``Encrypted``).
+Deprecation does not stop launches by id (a rollback to a deprecated image works).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from providers.aws import tags
+from providers.aws.images.amis import find_images, lift_protection, wait_for_image
+from providers.aws.waits import Pacing
+
+Log = Callable[[str], None]
+_NO_VOLUME = (None, "", "vol-ffffffff")
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """Who may launch the image (and, for accounts, create volumes from its snapshots)."""
+
+    accounts: tuple[str, ...] = ()
+    organizations: tuple[str, ...] = ()
+    organizational_units: tuple[str, ...] = ()
+
+    def permissions(self) -> list[dict[str, str]]:
+        return [
+            *({"UserId": a} for a in self.accounts),
+            *({"OrganizationArn": o} for o in self.organizations),
+            *({"OrganizationalUnitArn": u} for u in self.organizational_units),
+        ]
+
+
+@dataclass(frozen=True)
+class Protection:
+    """Deregistration protection wanted on the image."""
+
+    enabled: bool = False
+    cooldown: bool = False
+
+
+def deprecation_time(baked_at: str, days: float) -> datetime:
+    """When an image baked at ``baked_at`` (a tags.stamp) is deprecated."""
+    start = datetime.fromisoformat(baked_at.replace("Z", "+00:00"))
+    return start + timedelta(days=float(days))
+
+
+def set_deprecation(ec2: Any, image_id: str, at: datetime | None) -> None:
+    """Deprecate the image at ``at``, or cancel its deprecation (None).
+
+    AWS calls: EnableImageDeprecation or DisableImageDeprecation.
+    """
+    if at is None:
+        ec2.disable_image_deprecation(ImageId=image_id)
+    else:
+        ec2.enable_image_deprecation(ImageId=image_id, DeprecateAt=at)
+
+
+def set_protection(ec2: Any, image: Mapping[str, Any], wanted: Protection) -> None:
+    """Turn deregistration protection on (marked as Bakery's, so Bakery may lift it
+    before a prune) or off (only if Bakery turned it on).
+
+    AWS calls: EnableImageDeregistrationProtection + CreateTags, or
+    DisableImageDeregistrationProtection + DeleteTags.
+    """
+    image_id = image["ImageId"]
+    if wanted.enabled:
+        ec2.enable_image_deregistration_protection(ImageId=image_id, WithCooldown=wanted.cooldown)
+        mark = "with-cooldown" if wanted.cooldown else "on"
+        ec2.create_tags(Resources=[image_id], Tags=[{"Key": tags.PROTECTED, "Value": mark}])
+    elif tags.PROTECTED in tags.to_dict(image.get("Tags")):
+        lift_protection(ec2, {**image, "DeregistrationProtection": "enabled"})
+        ec2.delete_tags(Resources=[image_id], Tags=[{"Key": tags.PROTECTED}])
+
+
+def _delta(old: Iterable[Any], new: Iterable[Any]) -> tuple[list[Any], list[Any]]:
+    olds, news = list(old), list(new)
+    return [n for n in news if n not in olds], [o for o in olds if o not in news]
+
+
+def set_sharing(
+    ec2: Any, image_id: str, snapshot_ids: Sequence[str], old: Sharing, new: Sharing
+) -> None:
+    """Grant and revoke launch permissions (image) and createVolumePermission (snapshots,
+    accounts only) so that exactly ``new`` is shared; ``old`` is what was shared before.
+
+    AWS calls: ModifyImageAttribute, ModifySnapshotAttribute (one per snapshot and
+    direction).
+    """
+    add, remove = _delta(old.permissions(), new.permissions())
+    if add or remove:
+        change: dict[str, Any] = {}
+        if add:
+            change["Add"] = add
+        if remove:
+            change["Remove"] = remove
+        ec2.modify_image_attribute(ImageId=image_id, LaunchPermission=change)
+    grant, revoke = _delta(old.accounts, new.accounts)
+    for snapshot_id in snapshot_ids:
+        for operation, accounts in (("add", grant), ("remove", revoke)):
+            if accounts:
+                ec2.modify_snapshot_attribute(
+                    SnapshotId=snapshot_id,
+                    Attribute="createVolumePermission",
+                    OperationType=operation,
+                    UserIds=accounts,
+                )
+
+
+def tag_snapshots(
+    ec2: Any,
+    snapshot_ids: Sequence[str],
+    snapshot_tags: Mapping[str, str],
+    *,
+    old_tags: Mapping[str, str] | None = None,
+) -> None:
+    """Give the snapshots ``snapshot_tags`` plus the user tags of the volume each was
+    taken from (``snapshot_tags`` win); drop keys of ``old_tags`` no longer wanted.
+
+    AWS calls: DescribeSnapshots, DescribeVolumes, CreateTags, DeleteTags.
+    """
+    if not snapshot_ids:
+        return
+    snaps = ec2.describe_snapshots(SnapshotIds=list(snapshot_ids))["Snapshots"]
+    # A snapshot not taken from a volume of this account reports vol-ffffffff.
+    volume_ids = sorted({s["VolumeId"] for s in snaps if s.get("VolumeId") not in _NO_VOLUME})
+    volume_tags: dict[str, dict[str, str]] = {}
+    if volume_ids:
+        paginator = ec2.get_paginator("describe_volumes")
+        for page in paginator.paginate(Filters=[{"Name": "volume-id", "Values": volume_ids}]):
+            for volume in page["Volumes"]:
+                volume_tags[volume["VolumeId"]] = tags.user_tags(tags.to_dict(volume.get("Tags")))
+    gone = [k for k in (old_tags or {}) if k not in snapshot_tags]
+    if gone:
+        ec2.delete_tags(Resources=list(snapshot_ids), Tags=[{"Key": k} for k in sorted(gone)])
+    for snap in snaps:
+        wanted = {**volume_tags.get(snap.get("VolumeId", ""), {}), **snapshot_tags}
+        if wanted:
+            ec2.create_tags(Resources=[snap["SnapshotId"]], Tags=tags.to_list(wanted))
+
+
+@dataclass(frozen=True)
+class CopyRequest:
+    """One regional copy of a baked image."""
+
+    source_image_id: str
+    source_region: str
+    name: str
+    description: str
+    bake_id: str
+    image_tags: Mapping[str, str] = field(default_factory=dict)
+    kms_key_id: str | None = None
+
+
+def copy_image(
+    ec2: Any, req: CopyRequest, *, pacing: Pacing | None = None, log: Log | None = None
+) -> str:
+    """Copy the image into ``ec2``'s region, or adopt the copy an earlier run made.
+
+    The copy carries the source's tags plus ``bakery:copy-of`` (so retention removes it
+    with its source) and is waited for until available.
+
+    AWS calls: DescribeImages, CopyImage (destination region), CreateTags,
+    DescribeImages (polls).
+
+    Returns:
+        The copy's image id.
+    """
+    copy_tags = {**req.image_tags, tags.BAKE_ID: req.bake_id, tags.COPY_OF: req.source_image_id}
+    found = [
+        i
+        for i in find_images(ec2, tags.BAKE_ID, req.bake_id)
+        if tags.to_dict(i.get("Tags")).get(tags.COPY_OF) == req.source_image_id
+        and i.get("State") not in ("failed", "error", "invalid", "deregistered")
+    ]
+    if found:
+        image_id = str(found[0]["ImageId"])
+    else:
+        params: dict[str, Any] = {
+            "Name": req.name,
+            "Description": req.description,
+            "SourceImageId": req.source_image_id,
+            "SourceRegion": req.source_region,
+            "ClientToken": f"bakery-{req.bake_id}-{req.source_image_id}"[:64],
+            "TagSpecifications": tags.spec("image", copy_tags),
+        }
+        if req.kms_key_id:
+            params.update(Encrypted=True, KmsKeyId=req.kms_key_id)
+        image_id = str(ec2.copy_image(**params)["ImageId"])
+    # Again explicitly: tags at creation are the spec, this repairs what a fake dropped.
+    ec2.create_tags(Resources=[image_id], Tags=tags.to_list(copy_tags))
+    wait_for_image(ec2, image_id, pacing=pacing or Pacing(), log=log)
+    return image_id

@@ -1,0 +1,133 @@
+"""The layers of STYLE.md, checked on every module's imports (ast, nothing imported).
+
+| layer | may import |
+|---|---|
+| ``providers/aws`` shared (errors, tags, clients, waits) | stdlib, boto3/botocore, each other |
+| ``providers/aws/rules`` | stdlib, errors, tags, rules |
+| ``providers/aws/<job>`` | the above, its own folder, a job folder its docstring names |
+| adapters (``providers/*.py``) | pulumi, workflows, other adapters; no components, no config |
+| ``stack_config`` | stdlib, pulumi, rules, errors, tags |
+| ``components`` | pulumi, pulumi_aws, adapters, rules, errors, tags; no boto3 |
+| ``__main__.py`` | config, components, adapters, errors; no boto3 |
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+AWS = ROOT / "providers" / "aws"
+SHARED = {"errors", "tags", "clients", "waits", "wait_table"}
+JOBS = sorted(p.name for p in AWS.iterdir() if (p / "__init__.py").exists() and p.name != "rules")
+# A job folder may use another only where its docstring says why.
+ALLOWED_JOB_DEPS = {"bake": {"images"}}
+PURE = ("providers.aws.errors", "providers.aws.tags", "providers.aws.rules")
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module a file imports; ``from a import b`` counts as ``a.b`` when b is a module."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                candidate = f"{node.module}.{alias.name}"
+                as_path = ROOT.joinpath(*candidate.split("."))
+                is_module: bool = (
+                    as_path.with_suffix(".py").exists() or (as_path / "__init__.py").exists()
+                )
+                found.add(candidate if is_module else node.module)
+    return found
+
+
+def _ours(modules: set[str]) -> set[str]:
+    tops = ("providers", "components", "stack_config", "scripts", "bench", "tests", "preview")
+    return {m for m in modules if m.split(".")[0] in tops}
+
+
+def _third_party(modules: set[str]) -> set[str]:
+    outside = {m for m in modules if m.split(".")[0] not in sys.stdlib_module_names}
+    return outside - _ours(modules) - {"__future__"}
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.py"))
+
+
+def _is_pure(module: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in PURE)
+
+
+def test_nothing_under_providers_aws_imports_pulumi() -> None:
+    for path in _files(AWS):
+        pulumi = {m for m in imports_of(path) if m.split(".")[0] in ("pulumi", "pulumi_aws")}
+        assert not pulumi, f"{path.relative_to(ROOT)} imports {pulumi}"
+
+
+def test_shared_modules_import_no_job_folder() -> None:
+    for name in SHARED:
+        ours = _ours(imports_of(AWS / f"{name}.py"))
+        assert ours <= {f"providers.aws.{n}" for n in SHARED}, (name, ours)
+
+
+def test_rules_are_pure() -> None:
+    for path in _files(AWS / "rules"):
+        mods = imports_of(path)
+        assert all(_is_pure(m) for m in _ours(mods)), (path.name, _ours(mods))
+        # known_regions reads botocore's bundled endpoint data; no client, no call.
+        assert _third_party(mods) <= {"botocore.session"}, (path.name, _third_party(mods))
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_job_folders_depend_only_on_core_rules_and_what_they_document(job: str) -> None:
+    allowed = ALLOWED_JOB_DEPS.get(job, set())
+    docstring = ast.get_docstring(ast.parse((AWS / job / "__init__.py").read_text())) or ""
+    for other in allowed:
+        assert f"``{other}/``" in docstring, f"{job}/__init__.py must say why it uses {other}/"
+    for path in _files(AWS / job):
+        for module in _ours(imports_of(path)):
+            parts = module.split(".")
+            assert parts[:2] == ["providers", "aws"], (path.name, module)
+            folder = parts[2] if len(parts) > 2 else ""
+            assert folder in SHARED | {"rules", job} | allowed, (
+                f"{path.relative_to(ROOT)} imports {module}"
+            )
+
+
+def test_adapters_import_no_component_and_no_config() -> None:
+    for path in sorted((ROOT / "providers").glob("*.py")):
+        ours = _ours(imports_of(path))
+        assert not {m for m in ours if m.split(".")[0] in ("components", "stack_config")}, path
+
+
+def test_config_imports_only_rules_errors_and_tags() -> None:
+    paths = _files(ROOT / "stack_config")
+    assert len(paths) > 1
+    for path in paths:
+        mods = imports_of(path)
+        outside = {m for m in _ours(mods) if not m.startswith("stack_config")}
+        assert all(_is_pure(m) for m in outside), (path.name, outside)
+        assert _third_party(mods) <= {"pulumi"}, (path.name, _third_party(mods))
+
+
+def test_components_import_adapters_and_rules_not_workflows() -> None:
+    for path in _files(ROOT / "components"):
+        mods = imports_of(path)
+        for module in _ours(mods):
+            top = module.split(".")
+            if top[0] == "components":
+                continue
+            assert top[0] == "providers", (path.name, module)
+            assert top[1] != "aws" or _is_pure(module), f"{path.name} imports workflow {module}"
+        assert not {m for m in mods if m.split(".")[0] in ("boto3", "botocore")}, path.name
+
+
+def test_program_imports_no_boto3_and_no_workflow() -> None:
+    mods = imports_of(ROOT / "__main__.py")
+    assert not {m for m in mods if m.split(".")[0] in ("boto3", "botocore")}
+    assert all(_is_pure(m) for m in _ours(mods) if m.startswith("providers.aws")), mods
