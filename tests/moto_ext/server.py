@@ -1,10 +1,11 @@
 """A moto HTTP server with Bakery's moto extensions, for the engine and local runs.
 
-    python -m tests.moto_ext.server --port 0 [--latency-scale 0.02]
+    python -m tests.moto_ext.server --port 0 [--latency-scale 0.02] [--stock]
 
 prints ``http://127.0.0.1:<port>`` on its first line once it serves, then runs until
 killed. ``--latency-scale`` turns on tests/moto_ext/latency.py with AWS-like
 durations (stop 30 s, start 20 s, snapshots 600 s, image 300 s) times the scale.
+``--stock`` serves moto as released, with no extension (what LocalStack's EC2 is).
 """
 
 from __future__ import annotations
@@ -34,16 +35,27 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency-scale", type=float, default=0.0)
+    parser.add_argument("--stock", action="store_true", help="no extension: moto as released")
     args = parser.parse_args()
 
     extensions = contextlib.ExitStack()
+    if args.stock:
+        _serve(args.host, args.port)
+        return
     extensions.enter_context(faithful_images.installed())
     extensions.enter_context(instance_hazards.installed())
     extensions.enter_context(image_lifecycle.installed())
     if args.latency_scale > 0:
         extensions.enter_context(latency.installed(latency.Latency().scaled(args.latency_scale)))
     extensions.enter_context(instance_refresh.installed())
-    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
+    _serve(args.host, args.port)
+    extensions.close()
+    sys.exit(0)
+
+
+def _serve(host: str, port: int) -> None:
+    """Serve until SIGTERM or SIGINT; the first line printed is the URL."""
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     print(f"http://{host}:{port}", flush=True)
@@ -52,8 +64,6 @@ def main() -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
     server.stop()
-    extensions.close()
-    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -55,18 +55,19 @@ from providers.aws.errors import (
 )
 from providers.aws.images.amis import (
     billing_of,
-    create_image,
+    create_image_tagged,
     deregister_image,
     describe_image,
     find_images,
     image_snapshot_ids,
     mapped_snapshot_ids,
     tag_image,
+    tag_listed_snapshots,
     wait_for_image,
 )
 from providers.aws.images.snapshots import delete_snapshots, find_snapshots
 from providers.aws.wait_table import WAITS
-from providers.aws.waits import Pacing, poll_until
+from providers.aws.waits import Outcome, Pacing, poll_until, wait_for
 
 Log = Callable[[str], None]
 Now = Callable[[], datetime]
@@ -118,6 +119,8 @@ class BakeRun:
         self.restore_to = "running"
         self.down_since: float | None = None
         self.downtime = 0.0
+        # Snapshot tags an endpoint refused at CreateImage, to be set once listed.
+        self.untagged: dict[str, str] = {}
 
     def run(self) -> BakedImageInfo:
         self.inspect()
@@ -149,6 +152,9 @@ class BakeRun:
         else:
             self.image_id = str(self.image["ImageId"])
             self.log(f"adopting image {self.image_id} of this bake")
+            if not find_snapshots(self.ec2, tags.BAKE_ID, req.bake_id):
+                # An interrupted run of the fallback below: its snapshots still untagged.
+                self.untagged = tags.to_dict(self.image.get("Tags"))
 
     # 2. hold
     def hold(self) -> None:
@@ -200,7 +206,7 @@ class BakeRun:
         artifact_tags = _artifact_tags(req, baked_at)
         self.created_at = self.pacing.clock()
         try:
-            self.image_id = create_image(
+            created = create_image_tagged(
                 self.ec2,
                 req.instance_id,
                 name=req.name,
@@ -209,6 +215,13 @@ class BakeRun:
                 image_tags=artifact_tags,
                 snapshot_tags=artifact_tags,
             )
+            self.image_id = created.image_id
+            if not created.snapshots_tagged:
+                self.untagged = artifact_tags
+                self.log(
+                    "this endpoint cannot tag snapshots at CreateImage (a local AWS such as "
+                    "LocalStack or moto): the snapshots are tagged as soon as they are listed"
+                )
             verb = "rebooting it" if req.consistency == "reboot" else "NoReboot"
             self.log(f"creating image {self.image_id} of {req.instance_id} ({verb})")
         except ImageNameTakenError:
@@ -225,7 +238,9 @@ class BakeRun:
         req = self.req
         if not self.held:
             return
-        if req.consistency != "live":
+        if self.untagged:
+            self.tag_snapshots()  # listed in the image: they exist, so they have started
+        elif req.consistency != "live":
             volumes = [req.bake_id, *self.source.volume_ids]
             poll_until(
                 self.ec2,
@@ -262,8 +277,31 @@ class BakeRun:
         if self.held:
             release_instance(self.ec2, self.req.instance_id, self.req.bake_id)
 
+    def tag_snapshots(self) -> None:
+        """Tag the image's snapshots once its mappings list them (snapshot tags refused
+        at creation); ``wait_for`` with the cadence of the snapshots-started wait."""
+        wanted, snapshot_tags = len(self.source.volume_ids), self.untagged
+
+        def probe() -> tuple[Outcome, object]:
+            listed = tag_listed_snapshots(self.ec2, self.image_id, wanted, snapshot_tags)
+            if listed is None:
+                return Outcome.RETRY, "snapshots not listed yet"
+            return Outcome.SUCCESS, f"{len(listed)} snapshot(s) tagged"
+
+        wait_for(
+            WAITS["image_snapshots_started"],
+            probe,
+            resource=f"snapshots of {self.image_id}",
+            pacing=self.pacing,
+            spec=self.req.spec("image_snapshots_started"),
+            log=self.log,
+        )
+        self.untagged = {}
+
     # 7. wait
     def wait(self) -> None:
+        if self.untagged:  # not held (consistency live): tag them before the long wait
+            self.tag_snapshots()
         wait_for_image(
             self.ec2,
             self.image_id,

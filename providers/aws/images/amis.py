@@ -6,11 +6,13 @@ Images are found by the ``bakery:bake-id`` tag (set at creation) and by name
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 
 from providers.aws import tags
 from providers.aws.errors import ImageNameTakenError
@@ -36,34 +38,133 @@ def create_image(
 ) -> str:
     """CreateImage of the instance, the image and its snapshots tagged at creation.
 
+    The image id of ``create_image_tagged`` (which see); where the snapshots could not be
+    tagged at creation, the caller must tag them (``tag_listed_snapshots``).
+    """
+    return create_image_tagged(
+        ec2,
+        instance_id,
+        name=name,
+        description=description,
+        no_reboot=no_reboot,
+        image_tags=image_tags,
+        snapshot_tags=snapshot_tags,
+    ).image_id
+
+
+@dataclass(frozen=True)
+class CreatedImage:
+    """What CreateImage made: the image, and whether its snapshots got their tags."""
+
+    image_id: str
+    snapshots_tagged: bool = True
+
+
+def create_image_tagged(
+    ec2: Any,
+    instance_id: str,
+    *,
+    name: str,
+    description: str,
+    no_reboot: bool,
+    image_tags: Mapping[str, str],
+    snapshot_tags: Mapping[str, str],
+) -> CreatedImage:
+    """CreateImage of the instance, the image and its snapshots tagged at creation.
+
     EC2 makes one snapshot per EBS volume and keeps what it knows about the instance
     (billing, boot mode, TPM, UEFI data, IMDS support, ENA, instance-store mappings:
     EC2 API reference, CreateImage; RegisterImage says to use CreateImage for
     licensed images). ``no_reboot=False`` lets EC2 shut the OS down cleanly first.
 
-    AWS calls: CreateImage.
+    Local fakes (stock moto, LocalStack, whose EC2 is moto's) refuse the ``snapshot``
+    tag specification as not implemented (HTTP 500); real EC2 takes it. On that refusal
+    CreateImage is sent once more without it, and ``snapshots_tagged`` is False.
+
+    AWS calls: CreateImage (twice when the snapshot tags are refused).
 
     Raises:
         ImageNameTakenError: an image already has the name (a retry of this bake
             adopts it when its bake id is this bake's).
     """
+    params: dict[str, Any] = {
+        "InstanceId": instance_id,
+        "Name": name,
+        "Description": description,
+        "NoReboot": no_reboot,
+    }
+    image_spec = tags.spec("image", image_tags)
+    snapshot_spec = tags.spec("snapshot", snapshot_tags)
     try:
-        response = ec2.create_image(
-            InstanceId=instance_id,
-            Name=name,
-            Description=description,
-            NoReboot=no_reboot,
-            TagSpecifications=[
-                *tags.spec("image", image_tags),
-                *tags.spec("snapshot", snapshot_tags),
-            ],
-        )
+        try:
+            with _no_retry_on_server_error(ec2, bool(snapshot_spec)):
+                response = ec2.create_image(
+                    **params, TagSpecifications=[*image_spec, *snapshot_spec]
+                )
+            return CreatedImage(str(response["ImageId"]))
+        except Exception as exc:
+            if not snapshot_spec or not snapshot_tags_refused(exc):
+                raise
+        response = ec2.create_image(**params, TagSpecifications=image_spec)
+        return CreatedImage(str(response["ImageId"]), snapshots_tagged=False)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "InvalidAMIName.Duplicate":
             taken = find_image_by_name(ec2, name)
             raise ImageNameTakenError(name, taken["ImageId"] if taken else "?") from exc
         raise
-    return str(response["ImageId"])
+
+
+# How a fake says "not implemented": moto in-process raises NotImplementedError; its
+# server answers an HTML 500 (botocore: ResponseParserError); LocalStack an XML 500/501.
+_NOT_IMPLEMENTED_CODES = frozenset({"InternalFailure", "InternalError", "NotImplemented"})
+
+
+def snapshot_tags_refused(exc: BaseException) -> bool:
+    """Whether CreateImage failed as an endpoint does that cannot tag snapshots."""
+    if isinstance(exc, NotImplementedError):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = exc.response.get("Error", {}).get("Code")
+        return code in _NOT_IMPLEMENTED_CODES or status in (500, 501)
+    return isinstance(exc, ResponseParserError) and "500 Internal Server Error" in str(exc)
+
+
+@contextmanager
+def _no_retry_on_server_error(ec2: Any, active: bool) -> Iterator[None]:
+    """While the snapshot spec may be refused, a 5xx is final (not ten attempts)."""
+
+    def no_retry(response: Any = None, **_: Any) -> bool | None:
+        status = getattr(response[0], "status_code", 0) if response else 0
+        return False if status >= 500 else None
+
+    event = "needs-retry.ec2.CreateImage"
+    if active:
+        ec2.meta.events.register_first(event, no_retry, unique_id="bakery-snapshot-tags")
+    try:
+        yield
+    finally:
+        if active:
+            ec2.meta.events.unregister(event, unique_id="bakery-snapshot-tags")
+
+
+def tag_listed_snapshots(
+    ec2: Any, image_id: str, wanted: int, snapshot_tags: Mapping[str, str]
+) -> list[str] | None:
+    """Tag the image's snapshots once its mappings list ``wanted`` of them (or it is
+    available: every snapshot then exists); None while they are not all listed yet.
+
+    AWS calls: DescribeImages, CreateTags.
+    """
+    image = describe_image(ec2, image_id)
+    if image is None:
+        return None
+    listed = mapped_snapshot_ids(image)
+    if len(listed) < wanted and image.get("State") != "available":
+        return None
+    if listed:
+        ec2.create_tags(Resources=listed, Tags=tags.to_list(snapshot_tags))
+    return listed
 
 
 def billing_of(item: Mapping[str, Any]) -> tuple[str | None, str | None]:
