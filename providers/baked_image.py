@@ -23,7 +23,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from providers import lifecycle
+from providers import image_keys, lifecycle
 from providers.aws.bake.baked_image import (
     BakedImageInfo,
     BakeRequest,
@@ -89,6 +89,7 @@ OUTPUT_KEYS = (
     "created_at",
     "downtime_seconds",
     *lifecycle.OUTPUT_KEYS,
+    *image_keys.OUTPUT_KEYS,
     "bake_id",
 )
 
@@ -200,12 +201,15 @@ class BakedImageProvider(ResourceProvider):
             inputs[BAKE_ID], inputs[IMAGE_NAME] = plan.bake_id, plan.image_name
             if plan.rebake and not problems:
                 problems += self._check_aws(inputs)
+            if not problems:
+                log = lambda m: _log(inputs, m)  # noqa: E731
+                problems += image_keys.check_keys(inputs, olds, rebake=plan.rebake, log=log)
         else:
             inputs[BAKE_ID] = UNKNOWN
             inputs[IMAGE_NAME] = inputs.get("name") if user_named else UNKNOWN
             if not problems:
                 inputs["consistency"] = consistency_of(inputs)
-        problems += lifecycle.check_inputs(inputs, olds)
+        problems += lifecycle.check_inputs(inputs, olds) + image_keys.check_inputs(inputs)
         inputs[USER_NAMED] = user_named
         return CheckResult(inputs, [CheckFailure(p.field, str(p)) for p in problems])
 
@@ -303,9 +307,11 @@ class BakedImageProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Bake (or adopt the interrupted bake of the same bake id) and report outputs."""
         info = bake_image(_ec2(props), _request(props), log=lambda m: _log(props, m))
+        info = image_keys.reencrypted(props, info, lambda m: _log(props, m))
         _log(props, f"baked {info.image_id}; instance down {info.downtime_seconds:.0f}s")
         outs = {**_inputs_of(props), **_outputs(info), USER_NAMED: bool(props.get(USER_NAMED))}
         outs.update(lifecycle.apply(info.image_id, outs, lambda m: _log(props, m)))
+        outs.update(image_keys.key_ids(props, outs["image_ids"]))
         return CreateResult(info.image_id, outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -353,6 +359,8 @@ class BakedImage(pulumi.dynamic.Resource, module="bakery", name="BakedImage"):
     downtime_seconds: pulumi.Output[float]
     image_ids: pulumi.Output[dict[str, str]]
     """The image id per region: the bake's region and each copy's."""
+    kms_key_ids: pulumi.Output[dict[str, list[str]]]
+    """The KMS keys of the image's encrypted snapshots, per region (copies too)."""
     images_in_use: pulumi.Output[dict[str, list[str]]]
     """At bake time: the lineage's other images still in use, and by what (retention
     keeps these)."""

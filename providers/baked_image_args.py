@@ -65,6 +65,10 @@ class BakedImageArgs:
     """Let retention prune images shared with other accounts (their use is not visible)."""
     keep_launched_within_days: pulumi.Input[float] | None = None
     """Keep retired images that launched an instance within this many days."""
+    reencrypt_with: pulumi.Input[str] | None = None
+    """A customer managed KMS key of this region: the bake's image is copied under it
+    (CopyImage), and the copy is the image shared, copied and handed on as
+    ``image_id`` (an image under ``aws/ebs`` cannot be shared)."""
 
     def to_props(self) -> dict[str, Any]:
         """The dynamic resource's input props."""
@@ -84,4 +88,5 @@ class BakedImageArgs:
             "timeouts": self.timeouts,
             **{key: getattr(self, key) for key in lifecycle.DEFAULTS},
             "allow_instance_store_loss": self.allow_instance_store_loss,
+            **({"reencrypt_with": self.reencrypt_with} if self.reencrypt_with else {}),
         }

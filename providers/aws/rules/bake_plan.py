@@ -88,6 +88,8 @@ def user_name_of(props: Mapping[str, Any]) -> str | None:
 def _bake_key(props: Mapping[str, Any], user_name: str | None) -> dict[str, Any]:
     key = {k: props.get(k) for k in BAKE_KEYS}
     key["name"] = user_name
+    if props.get("reencrypt_with"):  # only when set: older bakes keep their id
+        key["reencrypt_with"] = props["reencrypt_with"]
     return _canonical(key)
 
 

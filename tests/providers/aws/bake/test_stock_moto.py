@@ -25,7 +25,6 @@ from tests.conftest import REGION, FakeClock
 from tests.moto_ext import faithful_images, image_lifecycle, instance_hazards
 from tests.recording import CallRecorder
 
-
 _SESSION_EXTENSIONS = (faithful_images, instance_hazards, image_lifecycle)
 
 
