@@ -56,6 +56,7 @@ if config.bake is not None:
             snapshot_tags=dict(bake.snapshot_tags),
             prune_shared=bake.prune_shared,
             keep_launched_within_days=bake.keep_launched_within_days,
+            reencrypt_with=bake.reencrypt_with,
         ),
     )
     image_id, snapshot_ids = baked.image_id, baked.snapshot_ids

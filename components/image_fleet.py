@@ -49,6 +49,7 @@ from providers.aws.rules.rollout import estimate_rollout
 from providers.cutover import BlueGreenCutover, BlueGreenCutoverArgs
 from providers.fleet_identity import FleetIdentity, FleetIdentityArgs
 from providers.instance_refresh import InstanceRefresh, InstanceRefreshArgs
+from providers.kms_grant import KmsGrant, KmsGrantArgs
 
 
 def _warn_if_timeout_short(args: ImageFleetArgs, name: str) -> None:
@@ -95,6 +96,26 @@ def _encoded(user_data: Any) -> Any:
     return pulumi.Output.from_input(user_data).apply(
         lambda text: base64.b64encode(str(text).encode()).decode()
     )
+
+
+def _kms_grant(
+    name: str, args: ImageFleetArgs, region: Any, parent: pulumi.Resource
+) -> list[pulumi.Resource]:
+    """With ``create_kms_grant``: the KmsGrant the launch template depends on."""
+    if not args.create_kms_grant:
+        return []
+    grant = KmsGrant(
+        f"{name}-kms-grant",
+        KmsGrantArgs(
+            image_id=args.image_id,
+            name=f"bakery-{pulumi.get_project()}-{pulumi.get_stack()}-{name}"[:256],
+            service_linked_role_arn=args.group_args.get("service_linked_role_arn"),
+            region=region,
+            endpoint_url=args.endpoint_url,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return [grant]
 
 
 class ImageFleet(pulumi.ComponentResource):
@@ -145,10 +166,15 @@ class ImageFleet(pulumi.ComponentResource):
                 launch_configuration_prefix=lc_prefix if args.launch == "configuration" else None,
                 region=region,
                 endpoint_url=args.endpoint_url,
+                image_id=args.image_id,
+                service_linked_role_arn=args.group_args.get("service_linked_role_arn"),
+                create_kms_grant=args.create_kms_grant,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         fleet = identity.fleet_id
+        # The grant exists before the launch template names an image that needs it.
+        key_grants = _kms_grant(name, args, region, self)
 
         template: aws.ec2.LaunchTemplate | None = None
         configuration: aws.ec2.LaunchConfiguration | None = None
@@ -191,7 +217,7 @@ class ImageFleet(pulumi.ComponentResource):
             template = aws.ec2.LaunchTemplate(
                 f"{name}-lt",
                 **{**template_args, **args.launch_template_args},
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=key_grants),
             )
             # An explicit number: a new version changes the reference (refresh starts),
             # and auto-rollback is possible (not with $Latest/$Default).
@@ -215,7 +241,10 @@ class ImageFleet(pulumi.ComponentResource):
                 # The engine must not delete the old one (its group may still serve);
                 # the cutover deletes it after the group that used it.
                 opts=pulumi.ResourceOptions(
-                    parent=self, delete_before_replace=False, retain_on_delete=True
+                    parent=self,
+                    delete_before_replace=False,
+                    retain_on_delete=True,
+                    depends_on=key_grants,
                 ),
             )
             group_launch = {"launch_configuration": configuration.name}

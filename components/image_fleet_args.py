@@ -77,6 +77,10 @@ class ImageFleetArgs:
     """Defaults to the stack's ``aws:region``."""
     endpoint_url: str | None = None
     """A local AWS endpoint for the rollout resources (tests); None for AWS."""
+    create_kms_grant: bool = False
+    """Grant the group's Auto Scaling role the use of the image's customer managed keys
+    (a KmsGrant the launch template depends on; retired on destroy). Without it, check
+    refuses an image whose key the role may not use."""
 
     @property
     def planned_desired(self) -> int:
@@ -119,4 +123,8 @@ def check_args(args: ImageFleetArgs) -> list[InvalidInputError]:
         args.launch_template_args, PROTECTED_TEMPLATE_KEYS, "launch_template_args"
     )
     problems += check_overrides(args.group_args, PROTECTED_GROUP_KEYS, "group_args")
+    if not isinstance(args.create_kms_grant, bool):
+        problems.append(
+            InvalidInputError("create_kms_grant", args.create_kms_grant, "give true or false")
+        )
     return problems

@@ -30,7 +30,9 @@ from pulumi.dynamic import (
 )
 
 from providers import fleet_base
+from providers.aws.bake.reachability import AWS_CALL_ERRORS
 from providers.aws.fleet import cutover
+from providers.aws.images import key_checks, keys
 from providers.dynamic_props import UNKNOWN, known, progress
 from providers.fleet_base import FleetProvider, required
 
@@ -54,6 +56,7 @@ class FleetIdentityProvider(FleetProvider):
         """Keep the fleet id of the old inputs, or adopt or make one (see the module)."""
         inputs = dict(news)
         failures = required(inputs, ("legacy_key",))
+        failures += self._key_failures(olds, inputs)
         if olds.get("fleet_id"):
             inputs["fleet_id"] = olds["fleet_id"]
             inputs["adopted"] = bool(olds.get("adopted"))
@@ -78,6 +81,30 @@ class FleetIdentityProvider(FleetProvider):
         inputs["adopted"] = adopted
         inputs["fleet_id"] = str(legacy) if adopted else f"{legacy}#{secrets.token_hex(6)}"
         return CheckResult(inputs, failures)
+
+    def _key_failures(self, olds: dict[str, Any], news: dict[str, Any]) -> list[CheckFailure]:
+        """The Auto Scaling role may use the image's customer managed keys (or
+        ``create_kms_grant`` will grant it): checked when the image is known and new."""
+        image_id = news.get("image_id")
+        if not known(image_id) or news.get("create_kms_grant") or olds.get("image_id") == image_id:
+            return []
+        if news.get("region") == UNKNOWN or news.get("service_linked_role_arn") == UNKNOWN:
+            return []
+        try:
+            ec2, kms, sts = fleet_base.clients(news, self.default_region, "ec2", "kms", "sts")
+            image_keys = keys.image_keys(ec2, kms, str(image_id))
+            if not any(k.customer_managed for k in image_keys):
+                return []
+            role = keys.autoscaling_role(
+                keys.caller_account(sts), news.get("service_linked_role_arn")
+            )
+            report = key_checks.check_role_keys(kms, image_keys, role)
+        except AWS_CALL_ERRORS as exc:
+            progress(f"could not check the keys of {image_id} for Auto Scaling ({exc})")
+            return []
+        for warning in report.warnings:
+            progress(warning)
+        return fleet_base.as_failures(report.problems)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Record the id; nothing is created in AWS."""
@@ -104,8 +131,9 @@ class FleetIdentityProvider(FleetProvider):
 
 
 def _outs(props: dict[str, Any]) -> dict[str, Any]:
-    keys = ("legacy_key", "fleet_id", "adopted", *IDENTITY_INPUTS)
-    return {k: props.get(k) for k in keys}
+    names = ("legacy_key", "fleet_id", "adopted", *IDENTITY_INPUTS)
+    checked = ("image_id", "service_linked_role_arn", "create_kms_grant")
+    return {**{k: props.get(k) for k in names}, **{k: props[k] for k in checked if k in props}}
 
 
 @dataclass
@@ -117,6 +145,11 @@ class FleetIdentityArgs:
     launch_configuration_prefix: str | None = None
     region: pulumi.Input[str] | None = None
     endpoint_url: str | None = None
+    image_id: pulumi.Input[str] | None = None
+    """The image the fleet runs: check refuses one whose customer managed key the Auto
+    Scaling role may not use (unless ``create_kms_grant``). Not a change when it changes."""
+    service_linked_role_arn: pulumi.Input[str] | None = None
+    create_kms_grant: bool = False
 
 
 class FleetIdentity(Resource, module="bakery", name="FleetIdentity"):
@@ -139,4 +172,10 @@ class FleetIdentity(Resource, module="bakery", name="FleetIdentity"):
             "fleet_id": None,
             "adopted": None,
         }
+        if args.image_id is not None:  # absent in older states: checked once, then kept
+            props.update(
+                image_id=args.image_id,
+                service_linked_role_arn=args.service_linked_role_arn,
+                create_kms_grant=args.create_kms_grant,
+            )
         super().__init__(FleetIdentityProvider(), resource_name, props, opts)

@@ -39,6 +39,19 @@ class BakeConfig:
     snapshot_tags: Mapping[str, str] = field(default_factory=dict)
     prune_shared: bool = False
     keep_launched_within_days: float | None = None
+    reencrypt_with: str | None = None
+
+
+def _reencrypt_with(r: Reader) -> str | None:
+    """``bake.reencrypt_with``: a KMS key id, ARN or alias (or unset)."""
+    value = r.get("bake.reencrypt_with")
+    if value is not None and (not str(value).strip() or " " in str(value)):
+        r.problems.append(
+            InvalidInputError(
+                key("bake.reencrypt_with"), value, "give a KMS key id, key ARN or alias"
+            )
+        )
+    return value
 
 
 def _lifecycle(r: Reader) -> dict[str, Any]:
@@ -140,5 +153,6 @@ def load_bake(r: Reader) -> BakeConfig:
         retain_on_delete=r.get("bake.retain_on_delete"),
         timeouts={k: float(v) for k, v in timeouts.items() if isinstance(v, int | float)},
         endpoint_url=endpoint_url,
+        reencrypt_with=_reencrypt_with(r),
         **_lifecycle(r),
     )

@@ -55,6 +55,7 @@ class FleetConfig:
     metadata_http_tokens: str | None = None
     launch_template_args: Mapping[str, Any] = field(default_factory=dict)
     group_args: Mapping[str, Any] = field(default_factory=dict)
+    create_kms_grant: bool = False
 
 
 def _optional_count(r: Reader, name: str, maximum: int) -> int | None:
@@ -190,4 +191,5 @@ def load_fleet(r: Reader) -> FleetConfig:
         metadata_http_tokens=tokens,
         launch_template_args=dict(launch_template_args),
         group_args=dict(group_args),
+        create_kms_grant=r.get("fleet.create_kms_grant"),
     )

@@ -182,7 +182,18 @@ KEYS: dict[str, Key] = {
         {},
         "pulumi-aws autoscaling.Group args over Bakery's (own keys refused)",
     ),
+    # Distribution keys: their table is docs/distribution.md's (not the README's).
+    **{
+        "bake.reencrypt_with": Key(
+            "str", None, "Customer managed KMS key: share and hand on a copy under it"
+        ),
+        "fleet.create_kms_grant": Key(
+            "bool", False, "Grant the Auto Scaling role use of the image's customer managed keys"
+        ),
+    },
 }
+# Keys documented in docs/distribution.md instead of the README's table.
+DISTRIBUTION_KEYS = ("bake.reencrypt_with", "fleet.create_kms_grant")
 
 
 def key(name: str) -> str:

@@ -245,3 +245,25 @@ def reencrypt_image(
         if other["ImageId"] != copy_id and REENCRYPTED_FROM not in tags.to_dict(other.get("Tags")):
             deregister_image(ec2, other)
     return copy_id
+
+
+def caller_account(sts: Any) -> str:
+    """The account the credentials belong to (the group's account).
+
+    AWS calls: sts GetCallerIdentity (needs no permission).
+    """
+    return str(sts.get_caller_identity()["Account"])
+
+
+def grant_image_keys(ec2: Any, kms: Any, image_id: str, role_arn: str, name: str) -> dict[str, str]:
+    """A grant to ``role_arn`` on each customer managed key of the image (adopted when
+    one of that name exists); returns key ARN -> grant id.
+
+    AWS calls: DescribeImages, DescribeSnapshots, kms DescribeKey, ListGrants,
+    CreateGrant.
+    """
+    return {
+        key.arn: create_grant(kms, GrantRequest(key.arn, role_arn, name))
+        for key in image_keys(ec2, kms, image_id)
+        if key.customer_managed
+    }
