@@ -31,6 +31,7 @@ import boto3
 import pytest
 
 import providers.baked_image
+import providers.image_keys
 import providers.lifecycle
 from providers.aws.bake import baked_image as baked_image_workflow
 from providers.aws.clients import make_client
@@ -55,10 +56,19 @@ from tests.recording import CallRecorder
 ROOT_DIR = Path(__file__).resolve().parent.parent
 POLICY = ROOT_DIR / "iam" / "bakery-policy.json"
 # receiver name -> botocore service; IAM names elbv2's actions elasticloadbalancing:*.
-SERVICES = {"ec2": "ec2", "autoscaling": "autoscaling", "elbv2": "elbv2"}
+SERVICES = {"ec2": "ec2", "autoscaling": "autoscaling", "elbv2": "elbv2", "kms": "kms"}
 IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
 # IAM actions with no API operation of that name (kms:ReEncrypt checks both).
 IAM_ONLY_ACTIONS = {"kms:ReEncryptFrom", "kms:ReEncryptTo"}
+# What EC2 does with the caller's permissions for encrypted volumes (start, image, copy
+# and launch: Amazon EBS User Guide, "Permissions for IAM users"; through EC2 only).
+KMS_THROUGH_EC2 = {
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+}
 
 # What the pulumi-aws provider calls for each resource type Bakery registers (see the
 # module docstring for the source), as "service:Operation".
@@ -134,6 +144,8 @@ def scanned_operations() -> dict[str, set[str]]:
             if not isinstance(node, ast.Attribute) or not isinstance(node.value, ast.Name):
                 continue
             receiver, attr = node.value.id, node.attr
+            if receiver == "self":
+                continue  # a method of the class itself (``self.verify``), no client
             service = SERVICES.get(receiver)
             if attr in ("get_paginator", "get_waiter") and service:
                 continue  # the operation is in the call's argument (below)
@@ -204,6 +216,8 @@ def _allowed(service: str | None = None) -> set[str]:
 def needed() -> dict[str, set[str]]:
     """Each operation Bakery performs -> what performs it (files, resource types)."""
     why = {op: set(files) for op, files in scanned_operations().items()}
+    for op in KMS_THROUGH_EC2:
+        why.setdefault(op, set()).add("EC2 on the caller's behalf")
     for typ in registered_aws_types():
         for op in RESOURCE_OPERATIONS[typ]:
             why.setdefault(op, set()).add(typ)
@@ -231,7 +245,7 @@ def test_iam_policy_table_covers_exactly_the_aws_resource_types_the_program_regi
     assert registered_aws_types() == set(RESOURCE_OPERATIONS)
 
 
-@pytest.mark.parametrize("service", ["ec2", "autoscaling", "elasticloadbalancing"])
+@pytest.mark.parametrize("service", ["ec2", "autoscaling", "elasticloadbalancing", "kms"])
 def test_iam_policy_allows_every_operation_and_nothing_more(
     service: str, needed: dict[str, set[str]]
 ) -> None:
@@ -263,18 +277,29 @@ def test_iam_policy_names_real_operations_without_wildcards() -> None:
 
 def test_iam_policy_scopes_the_statements_beyond_ec2_and_autoscaling() -> None:
     by_action: dict[str, dict[str, Any]] = {}
+    grants: list[dict[str, Any]] = []
     for statement in _policy()["Statement"]:
         listed = statement["Action"]
         for action in [listed] if isinstance(listed, str) else listed:
             by_action[action] = statement
+            if action == "kms:CreateGrant":
+                grants.append(statement)
 
     assert by_action["iam:PassRole"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}
     }
     assert "autoscaling.amazonaws.com" in by_action["iam:CreateServiceLinkedRole"]["Resource"]
-    assert by_action["kms:CreateGrant"]["Condition"] == {
-        "Bool": {"kms:GrantIsForAWSResource": "true"}
-    }
+    # CreateGrant: for EC2's own grants, and Bakery's to the Auto Scaling role only.
+    assert [g["Condition"] for g in grants] == [
+        {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        {
+            "StringLike": {
+                "kms:GranteePrincipal": "arn:aws:iam::*:role/aws-service-role/"
+                "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling*"
+            }
+        },
+    ]
+    assert by_action["kms:RetireGrant"] is grants[1]
     for action in ("kms:Decrypt", "kms:ReEncryptFrom", "kms:GenerateDataKeyWithoutPlaintext"):
         assert by_action[action]["Condition"]["StringLike"]["kms:ViaService"] == (
             "ec2.*.amazonaws.com"
@@ -288,6 +313,7 @@ def test_iam_policy_covers_what_a_bake_sends_under_moto(
     calls = CallRecorder()
     monkeypatch.setattr(providers.baked_image, "make_client", _recording(calls))
     monkeypatch.setattr(providers.lifecycle, "make_client", _recording(calls))
+    monkeypatch.setattr(providers.image_keys, "make_client", _recording(calls))
     pacing = Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
     monkeypatch.setattr(baked_image_workflow, "default_pacing", lambda: pacing)
     golden = seed_golden_instance(ec2, make_client("kms", region=REGION))
@@ -311,6 +337,7 @@ def test_iam_policy_covers_what_a_bake_sends_under_moto(
     # The pre-flight at check (providers/aws/bake/preflight.py) reads these.
     assert {"ec2:DescribeInstanceTypes", "autoscaling:DescribeAutoScalingInstances"} <= sent
     assert "autoscaling:DescribeAutoScalingGroups" in sent  # the in-use guard
+    assert "kms:DescribeKey" in sent  # kms_key_ids of the encrypted snapshots
     assert sent <= set(scanned_operations())
     assert sent <= _allowed()
 
