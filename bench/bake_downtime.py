@@ -44,8 +44,8 @@ from providers.aws.bake.baked_image import BakeRequest, bake_image
 from providers.aws.clients import make_client
 from providers.aws.images import amis as images
 from providers.aws.waits import Pacing
-from scripts.seed_golden_instance import seed_golden_instance
 from tests.moto_ext import faithful_images, latency
+from tests.moto_ext.golden import seed_golden_instance
 
 LATENCY = latency.Latency(stop_s=30.0, start_s=20.0, snapshot_s=600.0, image_s=300.0, reboot_s=45.0)
 MODES = ("stop", "reboot", "live", "naive")

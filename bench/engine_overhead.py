@@ -37,8 +37,8 @@ from pathlib import Path
 
 from providers.aws.bake.baked_image import BakeRequest, bake_image
 from providers.aws.clients import make_client
-from scripts.seed_golden_instance import seed_golden_instance
 from tests.e2e.pulumi_cli import REPO, MotoServer, Result, Stack, Workspace, find_pulumi
+from tests.moto_ext.golden import seed_golden_instance
 
 REGION = "us-east-1"
 # A fresh interpreter that imports the workflow and bakes once (the "workflow alone").

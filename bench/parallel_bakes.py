@@ -47,7 +47,6 @@ from pathlib import Path
 
 from providers.aws.clients import make_client
 from providers.aws.waits import TIME_SCALE_ENV
-from scripts.seed_golden_instance import seed_golden_instance
 from tests.e2e.pulumi_cli import (
     BAKED_IMAGE_TYPE,
     MotoServer,
@@ -57,6 +56,7 @@ from tests.e2e.pulumi_cli import (
     read_events,
     resource_events,
 )
+from tests.moto_ext.golden import seed_golden_instance
 from tests.moto_ext.latency import Latency
 
 REGION = "us-east-1"

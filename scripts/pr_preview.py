@@ -1,5 +1,8 @@
 """Write the pull-request comment for a Pulumi preview of Bakery, in Markdown.
 
+The command over preview/ (``read_preview``, ``render``): arguments, the document (stdin
+or its own preview), the lineage read from AWS, printing.
+
     pulumi preview --json --show-sames | python scripts/pr_preview.py > comment.md
     pulumi destroy --preview-only --json | python scripts/pr_preview.py > comment.md
     python scripts/pr_preview.py --stack dev [--cwd DIR] > comment.md
@@ -32,10 +35,10 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: python scripts/pr_preview.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from preview.markdown import render
+from preview.report import read_preview
 from providers.aws.errors import LineageUnreadableError
 from providers.aws.images.lineage import LineageImage, lineage_images
-from scripts.preview_markdown import render
-from scripts.preview_report import read_preview
 
 
 def aws_lineage(inputs: Mapping[str, Any]) -> list[LineageImage]:

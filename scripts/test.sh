@@ -45,7 +45,7 @@ if [[ -n "${BAKERY_CHECK_PATHS:-}" ]]; then
 else
   lint_paths=(.)
   # shellcheck disable=SC2207  # word-splitting the list of paths is intended
-  type_paths=($(ls -d providers components stack_config* policy __main__.py scripts tests bench 2>/dev/null))
+  type_paths=($(ls -d providers components stack_config* policy preview __main__.py scripts tests bench 2>/dev/null))
 fi
 echo "== ruff"
 ruff check "${lint_paths[@]}"

@@ -30,7 +30,7 @@ from typing import Any
 
 import pulumi
 
-from scripts.preview_report import BAKED_IMAGE, INSTANCE_REFRESH, UNKNOWN
+from preview.report import BAKED_IMAGE, INSTANCE_REFRESH, UNKNOWN
 from tests.program_fixtures import ProgramMocks, Registration, run_program, stack_yaml
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "preview" / "fleet-rollout.json"

@@ -37,8 +37,8 @@ from providers.aws.bake import baked_image as baked_image_workflow
 from providers.aws.clients import make_client
 from providers.aws.waits import Pacing
 from providers.baked_image import BakedImageProvider
-from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION, FakeClock
+from tests.moto_ext.golden import seed_golden_instance
 from tests.program_fixtures import (
     AMI_COPY,
     GROUP,

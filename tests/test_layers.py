@@ -9,6 +9,11 @@
 | ``stack_config`` | stdlib, pulumi, rules, errors, tags |
 | ``components`` | pulumi, pulumi_aws, adapters, rules, errors, tags; no boto3 |
 | ``__main__.py`` | config, components, adapters, errors; no boto3 |
+| ``preview`` | stdlib, errors, tags, rules, ``providers/aws/images``; no pulumi, no boto3 |
+| ``bench``, ``preview``, ``providers``, ``components``, ``stack_config`` | nothing in ``scripts`` |
+
+``scripts/`` holds the user's commands; product code and benchmarks import none of them
+(a command is thin: arguments, reading, printing, over an importable module).
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ JOBS = sorted(p.name for p in AWS.iterdir() if (p / "__init__.py").exists() and 
 # A job folder may use another only where its docstring says why.
 ALLOWED_JOB_DEPS = {"bake": {"images"}}
 PURE = ("providers.aws.errors", "providers.aws.tags", "providers.aws.rules")
+# What preview/ may use of Bakery (preview/__init__.py says why): the pure modules and
+# the images job's records and plans; the lineage read that calls AWS is injected.
+PREVIEW_MAY_USE = (*PURE, "providers.aws.images", "preview")
+NO_SCRIPTS = ("bench", "preview", "providers", "components", "stack_config")
 
 
 def imports_of(path: Path) -> set[str]:
@@ -131,3 +140,23 @@ def test_program_imports_no_boto3_and_no_workflow() -> None:
     mods = imports_of(ROOT / "__main__.py")
     assert not {m for m in mods if m.split(".")[0] in ("boto3", "botocore")}
     assert all(_is_pure(m) for m in _ours(mods) if m.startswith("providers.aws")), mods
+
+
+@pytest.mark.parametrize("folder", NO_SCRIPTS)
+def test_product_code_and_benchmarks_import_nothing_from_scripts(folder: str) -> None:
+    paths = _files(ROOT / folder)
+    assert paths, folder
+    for path in paths:
+        scripts = {m for m in imports_of(path) if m.split(".")[0] == "scripts"}
+        assert not scripts, f"{path.relative_to(ROOT)} imports {scripts}"
+
+
+def test_preview_imports_no_pulumi_no_boto3_and_only_the_modules_it_needs() -> None:
+    paths = _files(ROOT / "preview")
+    assert {p.name for p in paths} >= {"__init__.py", "report.py", "markdown.py"}
+    for path in paths:
+        mods = imports_of(path)
+        assert not _third_party(mods), (path.name, _third_party(mods))
+        for module in _ours(mods):
+            allowed = any(module == p or module.startswith(p + ".") for p in PREVIEW_MAY_USE)
+            assert allowed, f"preview/{path.name} imports {module}"

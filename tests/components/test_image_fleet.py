@@ -21,10 +21,10 @@ from providers.aws.errors import GroupUnhealthyError, ImageFleetArgsError, Refre
 from providers.aws.rules.rollout import RefreshPreferences
 from providers.aws.tags import FLEET as FLEET_TAG
 from providers.baked_image import BakedImage, BakedImageArgs
-from scripts.seed_golden_instance import seed_golden_instance
 from tests.components.conftest import MotoEngine, Network, RecordingMocks, reuse_clients
 from tests.conftest import REGION
 from tests.moto_ext import instance_refresh
+from tests.moto_ext.golden import seed_golden_instance
 
 SUBNETS = ["subnet-0a", "subnet-0b"]
 

@@ -15,9 +15,9 @@ import pytest
 
 from providers.aws import tags
 from providers.aws.clients import make_client
-from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION
 from tests.e2e.pulumi_cli import MotoServer, Stack, Workspace, find_pulumi
+from tests.moto_ext.golden import seed_golden_instance
 
 
 @pytest.fixture(scope="session")

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
+from preview.markdown import render
+from preview.report import read_preview
 from providers.aws.images.lineage import LineageImage
 from scripts.pr_preview import aws_lineage
-from scripts.preview_markdown import render
-from scripts.preview_report import read_preview
 from tests.e2e.conftest import Aws
 from tests.e2e.pulumi_cli import REPO, Stack
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
-from scripts.preview_markdown import COMMENT_MARKER
+from preview.markdown import COMMENT_MARKER
 
 WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "preview.yml"
 

@@ -1,6 +1,8 @@
 """Small, named moto extensions: where moto does less than AWS in a way Bakery relies on.
 
-Each module patches moto only inside its ``installed()`` context manager.
+Each module patches moto only inside its ``installed()`` context manager. Beside them,
+the local AWS itself: ``server.py`` (the moto server of scripts/local-up.sh and the e2e
+tests) and ``golden.py`` (the golden instance seeded into it).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from providers.aws import tags
 from providers.aws.clients import make_client
 from providers.aws.rules.bake_plan import BAKE_ID, IMAGE_NAME
 from providers.baked_image import UNKNOWN, USER_NAMED, BakedImageProvider
-from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import FAKE_ENV, REGION
+from tests.moto_ext.golden import seed_golden_instance
 from tests.providers.host import ProviderHost
 from tests.recording import CallRecorder
 

@@ -11,8 +11,8 @@ from botocore.exceptions import ClientError
 import providers.baked_image
 from providers.aws.clients import make_client
 from providers.baked_image import BakedImageProvider
-from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION, closed_endpoint
+from tests.moto_ext.golden import seed_golden_instance
 from tests.providers.aws.bake.test_preflight import HAZARDS, hazardous_instance
 from tests.recording import CallRecorder
 

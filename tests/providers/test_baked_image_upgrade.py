@@ -26,8 +26,8 @@ from providers.aws import tags
 from providers.aws.clients import make_client
 from providers.aws.rules.bake_plan import BAKE_ID, IMAGE_NAME
 from providers.baked_image import BakedImageProvider
-from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION
+from tests.moto_ext.golden import seed_golden_instance
 from tests.recording import CallRecorder
 
 FIXTURE = Path(__file__).parent / "fixtures" / "old_main_state.json"

@@ -18,8 +18,8 @@ from providers.aws import tags
 from providers.aws.clients import make_client
 from providers.baked_image import BakedImageProvider
 from providers.dynamic_props import UNKNOWN
-from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION
+from tests.moto_ext.golden import seed_golden_instance
 from tests.recording import CallRecorder, record_clients
 
 LINEAGE = "bakery/test/golden"

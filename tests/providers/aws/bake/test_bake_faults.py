@@ -19,9 +19,9 @@ from providers.aws.bake.baked_image import BakeRequest, bake_image
 from providers.aws.clients import make_client
 from providers.aws.errors import InstanceNotRestoredError, StartRefusedError, WaitFailedError
 from providers.aws.waits import Pacing
-from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION, FakeClock
 from tests.moto_ext import faithful_images
+from tests.moto_ext.golden import seed_golden_instance
 from tests.recording import CallRecorder, FaultInjector
 
 LINEAGE = "bakery/test/golden"

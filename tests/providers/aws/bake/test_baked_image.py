@@ -24,9 +24,9 @@ from providers.aws.errors import (
 )
 from providers.aws.rules.bake_plan import bake_id_for
 from providers.aws.waits import Pacing
-from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION, FakeClock
 from tests.moto_ext import faithful_images
+from tests.moto_ext.golden import seed_golden_instance
 from tests.recording import CallRecorder, Throttler
 
 LINEAGE = "bakery/test/golden"

@@ -13,9 +13,9 @@ from providers.aws import tags
 from providers.aws.bake.baked_image import BakeRequest, bake_image
 from providers.aws.clients import make_client
 from providers.aws.waits import Pacing
-from scripts.seed_golden_instance import seed_golden_instance
 from tests.conftest import REGION, FakeClock
 from tests.moto_ext import faithful_images, latency
+from tests.moto_ext.golden import seed_golden_instance
 
 # Virtual seconds per real second: a 30 s stop takes 0.3 s of the test.
 SCALE = 100.0

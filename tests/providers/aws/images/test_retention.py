@@ -19,9 +19,9 @@ from providers.aws.images.hold import hold_image, release_hold
 from providers.aws.images.retention import Region, ReleaseReport, release_image
 from providers.aws.images.use import UsePolicy
 from providers.aws.waits import Pacing
-from scripts.seed_golden_instance import BASE_IMAGE_ID, seed_golden_instance
 from tests.conftest import REGION, FakeClock, Ticker
 from tests.moto_ext import image_lifecycle
+from tests.moto_ext.golden import BASE_IMAGE_ID, seed_golden_instance
 from tests.recording import CallRecorder
 
 LINEAGE = "bakery/test/golden"

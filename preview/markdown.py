@@ -1,4 +1,4 @@
-"""A preview ``Report`` as the Markdown comment a reviewer acts on (scripts/pr_preview.py).
+"""A preview ``Report`` as the Markdown comment a reviewer acts on (pr_preview.py prints it).
 
 One block per resource that matters (each bake, each released image, each rollout),
 then every other step as the CLI's one-line summary, then the program's messages.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from preview.report import UNKNOWN, Bake, Change, Report, Rollout
 from providers.aws.images.lineage import LineageImage
-from scripts.preview_report import UNKNOWN, Bake, Change, Report, Rollout
 
 # The comment's first line: the workflow finds its comment for a stack by it and
 # updates it instead of adding another (.github/workflows/preview.yml).
