@@ -21,7 +21,7 @@ from providers.aws.waits import default_pacing
 from providers.dynamic_props import UNKNOWN, same
 
 Log = Callable[[str], None]
-SHARE_KEYS = (*key_checks.SHARE_FIELDS, "reencrypt_with")
+SHARE_KEYS = (*key_checks.SHARE_FIELDS, "reencrypt_with", "copy_to_regions")
 OUTPUT_KEYS = ("kms_key_ids",)
 
 
@@ -75,6 +75,7 @@ def check_keys(
             targets,
             region=str(inputs["region"]),
             reencrypt_with=inputs.get("reencrypt_with") or None,
+            copy_keys=dict(inputs.get("copy_to_regions") or {}),
         )
     except AWS_CALL_ERRORS as exc:
         log(f"could not check the KMS keys of the shared image ({exc}); the share is unchecked")

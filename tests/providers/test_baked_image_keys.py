@@ -204,3 +204,16 @@ def test_model_other_account_launch_of_aws_ebs_image_terminates(ec2: Any, kms: A
 
     assert launched["State"]["Name"] == "terminated"
     assert launched["StateReason"]["Code"] == "Client.InternalError"
+
+
+def test_check_shared_encrypted_copy_without_key_refused_naming_region(ec2: Any, kms: Any) -> None:
+    golden = _golden(ec2, _key(kms, OTHER))
+
+    failures = _failures(
+        BakedImageProvider(),
+        _news(golden, copy_to_regions={"eu-west-1": None, "us-west-2": "arn:aws:kms:k"}),
+    )
+
+    assert "eu-west-1" in failures["copy_to_regions"]
+    assert "us-west-2" not in failures["copy_to_regions"]
+    assert "customer managed key" in failures["copy_to_regions"]

@@ -14,7 +14,7 @@ DescribeKey, GetKeyPolicy, ListGrants.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,15 +90,18 @@ def check_share_keys(
     *,
     region: str,
     reencrypt_with: str | None = None,
+    copy_keys: Mapping[str, str | None] | None = None,
 ) -> KeyReport:
     """Whether every target could launch the image the bake of ``instance_id`` makes
-    (or its ``reencrypt_with`` copy). See the module docstring."""
+    (or its ``reencrypt_with`` copy), and its copies (``copy_keys``: region -> the
+    key of ``copy_to_regions``). See the module docstring."""
     report = KeyReport()
     wanted = targets.by_field()
     if not wanted:
         return report
     key_ids = [reencrypt_with] if reencrypt_with else volume_key_ids(ec2, instance_id)
     report.keys = describe_keys(kms, key_ids)
+    report.problems += _keyless_copies(copy_keys or {}, bool(report.keys))
     via = (f"ec2.{region}.amazonaws.com",)
     for key in report.keys:
         if not key.customer_managed:
@@ -144,6 +147,24 @@ def _judge(
                 f"evaluate ({'; '.join(verdict.undecided)}); check them before relying on it"
             )
     report.problems += [_verdict_refusal(f, key, v) for f, v in denied.items()]
+
+
+def _keyless_copies(copy_keys: Mapping[str, str | None], encrypted: bool) -> list[Any]:
+    """An encrypted image copied without a key is encrypted under that region's default
+    EBS key (EC2 API reference, CopyImage: KmsKeyId), ``aws/ebs`` unless the account set
+    another: a shared copy others could not launch."""
+    bare = sorted(r for r, k in copy_keys.items() if not k)
+    if not encrypted or not bare:
+        return []
+    return [
+        InvalidInputError(
+            "copy_to_regions",
+            {r: None for r in bare},
+            f"the image is encrypted and is shared, but its copies to {', '.join(bare)} name "
+            "no KMS key, so they would use that region's aws/ebs key, which other accounts "
+            "cannot use; give each a customer managed key of its region",
+        )
+    ]
 
 
 def check_role_keys(kms: Any, keys: Sequence[KeyInfo], role_arn: str) -> KeyReport:
