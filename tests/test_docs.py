@@ -8,8 +8,8 @@
    on any page.
 2. Every command quoted in code exists: repository paths (``scripts/local-up.sh``,
    ``tests/moto_ext/server.py``), ``python -m`` modules of this repository (imported),
-   and ``pulumi`` commands (against ``PULUMI_COMMANDS``, the CLI's own list;
-   tests/e2e/test_docs_commands.py checks each one and its flags on the real CLI).
+   and ``pulumi`` commands (against ``PULUMI_COMMANDS``, the CLI's own list, read from
+   ``pulumi --help`` of v3.274.0; flags are not checked).
 3. Every relative link resolves, to a file and, with ``#anchor``, to a heading there.
 4. README.md is at most 250 lines, and every docs page is linked from some page.
 """
