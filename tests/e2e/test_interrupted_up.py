@@ -1,6 +1,6 @@
-"""A ``pulumi up`` SIGKILLed in the middle of a bake, then the README's recovery.
+"""A ``pulumi up`` SIGKILLed in the middle of a bake, then the documented recovery.
 
-The recovery a user runs (README, "An interrupted pulumi up"):
+The recovery a user runs (docs/recovery.md, "Recovering from an interrupted run"):
 
     pulumi cancel --yes                           # if the lock remains (it does)
     pulumi refresh --yes --clear-pending-creates
@@ -181,7 +181,7 @@ def _kill_up_when(
 
 
 def _recover(stack: Stack) -> str:
-    """The README's recovery; returns the output of the final ``pulumi up``."""
+    """The documented recovery (docs/recovery.md); returns the output of the final ``pulumi up``."""
     locked = stack.refresh("--clear-pending-creates")
     assert locked.returncode != 0 and "pulumi cancel" in locked.output, locked.output
     stack.run("cancel", "--yes").check()

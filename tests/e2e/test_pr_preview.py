@@ -9,7 +9,7 @@ from AWS.
 With ``BAKERY_REGENERATE=1`` it also writes what it saw, to be committed:
 ``tests/fixtures/preview/<case>.json`` (the CLI's documents, unedited),
 ``<case>.aws.json`` (the lineage listing pr_preview read), ``docs/preview-example.md``
-and the README's preview section (between the ``e2e-preview`` markers)::
+and the preview section of docs/pr-preview.md (between the ``e2e-preview`` markers)::
 
     BAKERY_REGENERATE=1 scripts/test.sh -k pr_preview
 """
@@ -35,9 +35,9 @@ pytestmark = pytest.mark.e2e
 
 FIXTURES = REPO / "tests" / "fixtures" / "preview"
 EXAMPLE = REPO / "docs" / "preview-example.md"
-README = REPO / "README.md"
+PAGE = REPO / "docs" / "pr-preview.md"
 REGENERATE = bool(os.environ.get("BAKERY_REGENERATE"))
-README_BLOCK = re.compile(r"(<!-- BEGIN e2e-preview[^\n]*-->\n).*?(<!-- END e2e-preview -->)", re.S)
+PAGE_BLOCK = re.compile(r"(<!-- BEGIN e2e-preview[^\n]*-->\n).*?(<!-- END e2e-preview -->)", re.S)
 
 
 class RecordingLookup:
@@ -95,7 +95,7 @@ def _write_docs(comments: dict[str, str], diff_text: str, bad: str) -> None:
             "(the `local` stack under the Pulumi CLI against moto). After `pulumi config set",
             "bakery:bake.triggers '[\"patch-3\"]'`, `pulumi preview --json --show-sames | python",
             "scripts/pr_preview.py` writes this comment (rendered in",
-            "[docs/preview-example.md](docs/preview-example.md), with a first bake, a",
+            "[docs/preview-example.md](preview-example.md), with a first bake, a",
             "no-change preview and a destroy):",
             "",
             "````markdown",
@@ -117,9 +117,9 @@ def _write_docs(comments: dict[str, str], diff_text: str, bad: str) -> None:
             "",
         ]
     )
-    text = README.read_text()
-    assert README_BLOCK.search(text), "README lost its e2e-preview markers"
-    README.write_text(README_BLOCK.sub(lambda m: m.group(1) + block + m.group(2), text))
+    text = PAGE.read_text()
+    assert PAGE_BLOCK.search(text), "docs/pr-preview.md lost its e2e-preview markers"
+    PAGE.write_text(PAGE_BLOCK.sub(lambda m: m.group(1) + block + m.group(2), text))
 
 
 def _diagnostics(output: str) -> str:

@@ -1,7 +1,7 @@
 """.github/workflows/preview.yml: a pull-request job, read-only AWS, one comment per stack.
 
 GitHub Actions does not run here; these check what the workflow promises in the
-README (what it runs, with which permissions, and how it finds its own comment).
+docs/pr-preview.md (what it runs, with which permissions, and how it finds its own comment).
 """
 
 from __future__ import annotations

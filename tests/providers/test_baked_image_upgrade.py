@@ -152,9 +152,7 @@ def _as_today(news: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("label", ["generated_name", "user_named", "rebooted"])
-def test_upgrade_state_from_main_87f131f_names_todays_provider(
-    ec2: Any, label: str
-) -> None:
+def test_upgrade_state_from_main_87f131f_names_todays_provider(ec2: Any, label: str) -> None:
     case = _old_state(ec2, MAIN_87F131F, label)
     for props in (case["news"], case["inputs"], case["outs"]):
         provider = dill.loads(base64.b64decode(props["__provider"]))
@@ -163,9 +161,7 @@ def test_upgrade_state_from_main_87f131f_names_todays_provider(
 
 
 @pytest.mark.parametrize("label", ["generated_name", "user_named", "rebooted"])
-def test_upgrade_refresh_of_main_87f131f_state_reads_the_same_outputs(
-    ec2: Any, label: str
-) -> None:
+def test_upgrade_refresh_of_main_87f131f_state_reads_the_same_outputs(ec2: Any, label: str) -> None:
     case = _old_state(ec2, MAIN_87F131F, label)
 
     read = BakedImageProvider().read(case["id"], case["outs"])

@@ -13,7 +13,7 @@ from stack_config import load
 INSTANCE = "i-0123456789abcdef0"
 SUBNET = "subnet-0a1b2c3d4e5f60718"
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
+CONFIG_DOC = ROOT / "docs" / "config.md"
 
 
 def fleet(**extra: Any) -> dict[str, Any]:
