@@ -32,9 +32,7 @@ def _client(service: str, props: Mapping[str, Any], region: str | None = None, *
 
 
 def _targets(props: Mapping[str, Any]) -> key_checks.ShareTargets:
-    return key_checks.ShareTargets(
-        *(tuple(props.get(f) or ()) for f in key_checks.SHARE_FIELDS)  # type: ignore[arg-type]
-    )
+    return key_checks.ShareTargets(*(tuple(props.get(f) or ()) for f in key_checks.SHARE_FIELDS))
 
 
 def check_inputs(inputs: Mapping[str, Any]) -> list[InvalidInputError]:

@@ -257,12 +257,14 @@ def test_docs_relative_links_resolve() -> None:
                 continue
             path_part, _, anchor = target.partition("#")
             resolved = (page.parent / path_part).resolve() if path_part else page
-            if not resolved.exists() or ROOT not in (resolved, *resolved.parents):
-                broken.append((page.name, target))
-            elif (
-                anchor
-                and resolved.suffix == ".md"
-                and anchor not in heading_anchors(resolved.read_text())
+            if (
+                not resolved.exists()
+                or ROOT not in (resolved, *resolved.parents)
+                or (
+                    anchor
+                    and resolved.suffix == ".md"
+                    and anchor not in heading_anchors(resolved.read_text())
+                )
             ):
                 broken.append((page.name, target))
 
