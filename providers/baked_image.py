@@ -201,7 +201,8 @@ class BakedImageProvider(ResourceProvider):
             inputs[BAKE_ID], inputs[IMAGE_NAME] = plan.bake_id, plan.image_name
             if plan.rebake and not problems:
                 problems += self._check_aws(inputs)
-            if not problems:
+            # Keys are read only for well-formed sharing inputs (one failure per field).
+            if not problems and not lifecycle.check_inputs(inputs, olds):
                 log = lambda m: _log(inputs, m)  # noqa: E731
                 problems += image_keys.check_keys(inputs, olds, rebake=plan.rebake, log=log)
         else:

@@ -1,4 +1,4 @@
-"""The key table: every ``bakery:*`` key Bakery reads, its kind, default and README line."""
+"""The key table: every ``bakery:*`` key Bakery reads, its kind, default and docs line."""
 
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ SECTIONS = ("bake", "promote", "fleet")
 
 @dataclass(frozen=True)
 class Key:
-    """One config key: its type, default and the line the README table shows."""
+    """One config key: its type, default and the line the docs/config.md table shows."""
 
     kind: str  # "str", "int", "number", "bool", "list", "int_list", "map", "number_map"
     default: Any
     doc: str
 
 
-# Every key Bakery reads, in README order. The README's config table is checked
+# Every key Bakery reads, in docs/config.md order. The docs' key tables are checked
 # against this (tests/stack_config/).
 KEYS: dict[str, Key] = {
     "mode": Key("str", "bake-only", "`bake-only` (the image only) or `fleet` (image + fleet)"),
@@ -182,7 +182,7 @@ KEYS: dict[str, Key] = {
         {},
         "pulumi-aws autoscaling.Group args over Bakery's (own keys refused)",
     ),
-    # Distribution keys: their table is docs/distribution.md's (not the README's).
+    # Distribution keys: their table is docs/distribution.md's (not docs/config.md's).
     **{
         "bake.reencrypt_with": Key(
             "str", None, "Customer managed KMS key: share and hand on a copy under it"
@@ -192,7 +192,7 @@ KEYS: dict[str, Key] = {
         ),
     },
 }
-# Keys documented in docs/distribution.md instead of the README's table.
+# Keys documented in docs/distribution.md instead of docs/config.md's table.
 DISTRIBUTION_KEYS = ("bake.reencrypt_with", "fleet.create_kms_grant")
 
 

@@ -442,6 +442,9 @@ def test_image_fleet_baked_image_a_then_b_every_serving_instance_runs_b(
             )
             args = _moto_args(network, "unused", rollout=strategy, region=REGION)
             args.image_id = image.image_id
+            # The golden instance has a volume under a customer managed key, which the
+            # Auto Scaling role may not use until granted (docs/distribution.md).
+            args.create_kms_grant = True
             return ImageFleet("web", args).image_id
 
         return run
@@ -476,6 +479,9 @@ def test_image_fleet_rolling_replaced_image_is_pruned_once_the_fleet_left_it(
             )
             args = _moto_args(network, "unused", rollout="rolling", region=REGION)
             args.image_id = image.image_id
+            # The golden instance has a volume under a customer managed key, which the
+            # Auto Scaling role may not use until granted (docs/distribution.md).
+            args.create_kms_grant = True
             return ImageFleet("web", args).image_id
 
         return run

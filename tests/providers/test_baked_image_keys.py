@@ -211,7 +211,7 @@ def test_check_shared_encrypted_copy_without_key_refused_naming_region(ec2: Any,
 
     failures = _failures(
         BakedImageProvider(),
-        _news(golden, copy_to_regions={"eu-west-1": None, "us-west-2": "arn:aws:kms:k"}),
+        _news(golden, copy_to_regions={"eu-west-1": None, "us-west-2": "alias/bakery-copies"}),
     )
 
     assert "eu-west-1" in failures["copy_to_regions"]
