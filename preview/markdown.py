@@ -123,6 +123,8 @@ def _bake_block(bake: Bake) -> list[str]:
         lines.append(f"- **Expected downtime**: {_downtime(bake)}")
     elif bake.op == "delete":
         lines.append(f"- **Golden instance** `{bake.instance_id}`: untouched")
+    if bake.actions:
+        lines.append("- **Will**: " + "; ".join(bake.actions))
     return lines + _release_lines(bake)
 
 

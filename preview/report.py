@@ -25,6 +25,12 @@ from typing import Any
 
 from providers.aws.errors import LineageUnreadableError
 from providers.aws.images.lineage import LineageImage, ReleasePlan, release_plan
+from providers.aws.rules.lifecycle_plan import (
+    copies_made,
+    describe_plan,
+    plan_lifecycle,
+    update_lifecycles,
+)
 from providers.aws.rules.rollout import RefreshPreferences, RolloutEstimate, estimate_rollout
 
 BAKED_IMAGE = "pulumi-python:dynamic/bakery:BakedImage"
@@ -79,6 +85,9 @@ class Bake:
     retain_on_delete: bool
     release: ReleasePlan | None = None
     lineage_note: str = ""
+    # An in-place update: what it does to the image and its copies, in order (the
+    # provider's own plan, rules/lifecycle_plan.py, from the two states; AWS unread).
+    actions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,10 +214,24 @@ def _bake(step: Mapping[str, Any], name: str, lookup: LineageLookup | None) -> B
         lineage=str(_value(inputs, "lineage", "")),
         keep_previous=_int(inputs.get("keep_previous"), 1) or 0,
         retain_on_delete=bool(inputs.get("retain_on_delete", False)),
+        actions=_update_actions(old_in, old_out, new_in) if op == "update" else (),
     )
     if op not in ("replace", "delete") or not bake.old_image_id:
         return bake
     return _with_release(bake, inputs, lookup)
+
+
+def _update_actions(
+    old_in: Mapping[str, Any], old_out: Mapping[str, Any], new_in: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """What an in-place update will do, by the provider's plan (values unknown until
+    apply are left out of the plan: they show as their own changes)."""
+    if not old_in or not new_in or any(v == UNKNOWN for v in new_in.values()):
+        return ()
+    olds = {**old_in, **old_out}
+    old, new = update_lifecycles(olds, new_in)
+    made = copies_made({**olds, "region": new_in.get("region")})
+    return tuple(describe_plan(plan_lifecycle(old, new, None, copies_made=made)))
 
 
 def _with_release(bake: Bake, inputs: Mapping[str, Any], lookup: LineageLookup | None) -> Bake:

@@ -329,7 +329,7 @@ class BakedImageProvider(ResourceProvider):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Apply tag and description changes to the image and its snapshots."""
-        update_baked_image(
+        image = update_baked_image(
             _ec2(news),
             id_,
             old_tags=olds.get("tags") or {},
@@ -338,7 +338,7 @@ class BakedImageProvider(ResourceProvider):
             new_description=news.get("description") or "",
         )
         outs = {k: olds[k] for k in (*OUTPUT_KEYS, "name") if k in olds}
-        outs.update(lifecycle.update(id_, olds, news, lambda m: _log(news, m)))
+        outs.update(lifecycle.update(id_, olds, news, lambda m: _log(news, m), image=image))
         return UpdateResult({**_inputs_of(news), **outs, **_kept_bookkeeping(olds)})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

@@ -8,24 +8,30 @@ guard). The workflows are ``providers/aws/images/lifecycle.py`` and ``retention.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
-from providers import dynamic_props
 from providers.aws import tags
+from providers.aws.callbacks import Log, Now
 from providers.aws.clients import make_client
 from providers.aws.errors import InvalidInputError
 from providers.aws.images import lifecycle
-from providers.aws.images.amis import describe_image, find_images, mapped_snapshot_ids
-from providers.aws.images.retention import Region, ReleaseReport, prune_images, release_image
+from providers.aws.images.amis import describe_image, find_images
+from providers.aws.images.retention import Region, ReleaseReport, release_image
 from providers.aws.images.use import UsePolicy, image_uses
 from providers.aws.rules import validation
 from providers.aws.rules.bake_plan import bake_id_of
+from providers.aws.rules.lifecycle_plan import (
+    DEFAULTS,
+    HOME,
+    Action,
+    copies_made,
+    input_value,
+    plan_lifecycle,
+    update_lifecycles,
+    wanted_lifecycle,
+)
 from providers.aws.waits import Pacing
 from providers.dynamic_props import UNKNOWN
-
-Log = Callable[[str], None]
-Now = Callable[[], datetime]
 
 
 def _client(service: str, props: Mapping[str, Any], region: str | None = None) -> Any:
@@ -79,27 +85,9 @@ def release(image_id: str, props: Mapping[str, Any], log: Log) -> ReleaseReport:
 
 # --- lifecycle inputs: defaults, checks, create and update --------------------------
 
-# Defaults of the lifecycle inputs; a state written before they existed diffs as these.
-DEFAULTS: dict[str, Any] = {
-    "deprecate_after_days": None,
-    "deregistration_protection": False,
-    "deregistration_protection_cooldown": False,
-    "share_with_accounts": [],
-    "share_with_organizations": [],
-    "share_with_organizational_units": [],
-    "copy_to_regions": {},
-    "snapshot_tags": {},
-    "prune_shared": False,
-    "keep_launched_within_days": None,
-}
 # All of them change in place: none needs a new image.
 UPDATE_KEYS = tuple(DEFAULTS)
 OUTPUT_KEYS = ("image_ids", "images_in_use")
-
-
-def _value(props: Mapping[str, Any], key: str) -> Any:
-    value = props.get(key)
-    return DEFAULTS[key] if value is None else value
 
 
 def check_inputs(
@@ -122,7 +110,7 @@ def check_inputs(
             problems += rule(inputs.get(key), key)
     for flag in ("deregistration_protection", "deregistration_protection_cooldown", "prune_shared"):
         if known(flag):
-            problems += validation.check_bool(_value(inputs, flag), flag)
+            problems += validation.check_bool(input_value(inputs, flag), flag)
     if known("keep_launched_within_days"):
         problems += validation.check_days(
             inputs.get("keep_launched_within_days"), "keep_launched_within_days", maximum=36500
@@ -150,70 +138,48 @@ def check_inputs(
     return problems
 
 
-def _sharing(props: Mapping[str, Any]) -> lifecycle.Sharing:
-    return lifecycle.Sharing(
-        accounts=tuple(_value(props, "share_with_accounts")),
-        organizations=tuple(_value(props, "share_with_organizations")),
-        organizational_units=tuple(_value(props, "share_with_organizational_units")),
+def _regions(props: Mapping[str, Any]) -> Callable[[str], Region]:
+    """The clients of a region by plan key (``HOME``: the image's own region)."""
+
+    def region_clients(region: str) -> Region:
+        where = region or None
+        return Region(_client("ec2", props, where), _client("autoscaling", props, where))
+
+    return region_clients
+
+
+def _carry_out(
+    image_id: str,
+    plan_of: Callable[[Mapping[str, Any] | None], list[Action]],
+    props: Mapping[str, Any],
+    copies_made: Mapping[str, str],
+    log: Log,
+    pacing: Pacing | None,
+    image: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """Plan from the image (described here unless the caller just did), carry the plan
+    out; region -> image id."""
+    regions = _regions(props)
+    if image is None:
+        image = describe_image(regions(HOME).ec2, image_id) or {"ImageId": image_id}
+    source = lifecycle.CopySource(
+        image=image,
+        region=str(props.get("region")),
+        bake_id=str(bake_id_of(props)),
+        name=str(props.get("name")),
+        description=str(props.get("description") or ""),
     )
-
-
-def _protection(props: Mapping[str, Any]) -> lifecycle.Protection:
-    return lifecycle.Protection(
-        enabled=bool(_value(props, "deregistration_protection")),
-        cooldown=bool(_value(props, "deregistration_protection_cooldown")),
-    )
-
-
-def _deprecate_at(props: Mapping[str, Any]) -> Any:
-    days = props.get("deprecate_after_days")
-    baked_at = props.get("created_at") or tags.stamp(tags.utcnow())
-    return None if days is None else lifecycle.deprecation_time(str(baked_at), float(days))
-
-
-def _settle(ec2: Any, image_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> None:
-    """Bring one image (the bake or a copy) to the news' deprecation, protection, sharing."""
-    # A fresh image (no olds) compares against the defaults: only what is set is sent.
-    if dynamic_props.changed(olds, news, ["deprecate_after_days"]):
-        lifecycle.set_deprecation(ec2, image_id, _deprecate_at(news))
-    if _protection(news) != (_protection(olds) if olds else lifecycle.Protection()):
-        image = describe_image(ec2, image_id)
-        if image is not None:
-            lifecycle.set_protection(ec2, image, _protection(news))
-    old_sharing = _sharing(olds) if olds else lifecycle.Sharing()
-    if _sharing(news) != old_sharing:
-        image = describe_image(ec2, image_id)
-        snapshots = mapped_snapshot_ids(image) if image else []
-        lifecycle.set_sharing(ec2, image_id, snapshots, old_sharing, _sharing(news))
-
-
-def _copy(
-    image_id: str, props: Mapping[str, Any], region: str, log: Log, pacing: Pacing | None
-) -> str:
-    ec2 = _client("ec2", props, region)
-    home = _client("ec2", props)
-    image = describe_image(home, image_id) or {}
-    kms = (_value(props, "copy_to_regions") or {}).get(region) or None
-    copied = lifecycle.copy_image(
-        ec2,
-        lifecycle.CopyRequest(
-            source_image_id=image_id,
-            source_region=str(props.get("region")),
-            name=str(image.get("Name") or props.get("name")),
-            description=str(image.get("Description") or props.get("description") or ""),
-            bake_id=str(bake_id_of(props)),
-            image_tags={
-                k: v
-                for k, v in tags.to_dict(image.get("Tags")).items()
-                if k not in (tags.RETIRED_AT, tags.PROTECTED) and not k.startswith(tags.HELD_BY)
-            },
-            kms_key_id=kms,
-        ),
-        pacing=pacing,
+    copies = lifecycle.carry_out(
+        plan_of(image),
+        regions=regions,
+        source=source,
+        snapshot_ids=list(props.get("snapshot_ids") or []),
+        copies_made=copies_made,
+        policy=use_policy(props),
         log=log,
+        pacing=pacing,
     )
-    log(f"copied {image_id} to {region} as {copied}")
-    return copied
+    return {str(props.get("region")): image_id, **dict(sorted(copies.items()))}
 
 
 def apply(
@@ -221,16 +187,10 @@ def apply(
 ) -> dict[str, Any]:
     """After a bake: snapshot tags, deprecation, protection, sharing, then the copies
     (each settled the same way). Returns the outputs to add (``image_ids`` per region)."""
-    ec2 = _client("ec2", props)
-    snapshot_ids = list(props.get("snapshot_ids") or [])
-    snapshot_tags = dict(_value(props, "snapshot_tags"))
-    lifecycle.tag_snapshots(ec2, snapshot_ids, snapshot_tags)
-    _settle(ec2, image_id, {}, props)
-    image_ids = {str(props.get("region")): image_id}
-    for region in copy_regions(props):
-        copied = _copy(image_id, props, region, log, pacing)
-        _settle(_client("ec2", props, region), copied, {}, props)
-        image_ids[region] = copied
+    wanted = wanted_lifecycle(props)
+    image_ids = _carry_out(
+        image_id, lambda image: plan_lifecycle(None, wanted, image), props, {}, log, pacing
+    )
     return {"image_ids": image_ids, "images_in_use": _lineage_in_use(image_id, props)}
 
 
@@ -253,45 +213,28 @@ def update(
     news: Mapping[str, Any],
     log: Log,
     pacing: Pacing | None = None,
+    *,
+    image: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Apply changed lifecycle inputs in place; copies to new regions are made, copies to
-    regions no longer listed (or with another KMS key) removed unless in use."""
+    regions no longer listed (or with another KMS key) removed unless in use.
+
+    ``image``: the image as the caller just described it (not described again)."""
     olds = {**DEFAULTS, **{k: v for k, v in olds.items() if v is not None}}
-    ec2 = _client("ec2", news)
-    snapshot_ids = list(olds.get("snapshot_ids") or [])
-    if dynamic_props.changed(olds, news, ["snapshot_tags"]):
-        lifecycle.tag_snapshots(
-            ec2,
-            snapshot_ids,
-            dict(_value(news, "snapshot_tags")),
-            old_tags=dict(_value(olds, "snapshot_tags")),
-        )
-    merged = {**news, "created_at": olds.get("created_at")}
-    _settle(ec2, image_id, olds, merged)
-    image_ids = dict(olds.get("image_ids") or {str(news.get("region")): image_id})
-    old_copies = dict(_value(olds, "copy_to_regions"))
-    new_copies = dict(_value(news, "copy_to_regions"))
-    for region in sorted(old_copies):
-        if region in new_copies and new_copies[region] == old_copies[region]:
-            if region in image_ids:
-                _settle(_client("ec2", news, region), image_ids[region], olds, merged)
-            continue
-        copied = image_ids.pop(region, None)
-        if copied:
-            report = prune_images(
-                _client("ec2", news, region),
-                _client("autoscaling", news, region),
-                [copied],
-                policy=use_policy(news),
-                region=region,
-            )
-            for kept in report.kept:
-                log(str(kept))
-            if report.deregistered:
-                log(f"removed the copy {copied} in {region}")
-    for region in sorted(new_copies):
-        if region not in image_ids:
-            copied = _copy(image_id, merged, region, log, pacing)
-            _settle(_client("ec2", news, region), copied, {}, merged)
-            image_ids[region] = copied
+    made = copies_made({**olds, "region": news.get("region")})
+    old, new = update_lifecycles(olds, news)
+    merged = {
+        **news,
+        "created_at": olds.get("created_at"),
+        "snapshot_ids": olds.get("snapshot_ids"),
+    }
+    image_ids = _carry_out(
+        image_id,
+        lambda image: plan_lifecycle(old, new, image, copies_made=made),
+        merged,
+        made,
+        log,
+        pacing,
+        image,
+    )
     return {"image_ids": image_ids}

@@ -26,11 +26,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 AWS = ROOT / "providers" / "aws"
-SHARED = {"errors", "tags", "clients", "waits", "wait_table"}
+SHARED = {"errors", "tags", "callbacks", "clients", "waits", "wait_table"}
 JOBS = sorted(p.name for p in AWS.iterdir() if (p / "__init__.py").exists() and p.name != "rules")
 # A job folder may use another only where its docstring says why.
 ALLOWED_JOB_DEPS = {"bake": {"images"}}
-PURE = ("providers.aws.errors", "providers.aws.tags", "providers.aws.rules")
+PURE = (
+    "providers.aws.errors",
+    "providers.aws.tags",
+    "providers.aws.callbacks",
+    "providers.aws.rules",
+)
 # What preview/ may use of Bakery (preview/__init__.py says why): the pure modules and
 # the images job's records and plans; the lineage read that calls AWS is injected.
 PREVIEW_MAY_USE = (*PURE, "providers.aws.images", "preview")

@@ -302,3 +302,41 @@ def test_rebake_outputs_the_lineage_images_in_use_and_why(ec2: Any, golden: str)
         first["image_id"]: [f"instance {instance['InstanceId']} (running)"]
     }
     assert first["images_in_use"] == {}
+
+
+def test_update_describes_the_image_once_and_sends_the_planned_actions_in_order(
+    golden: str, calls: CallRecorder
+) -> None:
+    provider, outs = _created(golden)
+    news = provider.check(
+        outs,
+        _news(
+            golden,
+            deprecate_after_days=30,
+            share_with_organizations=[ORG],
+            copy_to_regions={COPY_REGION: None},
+        ),
+    ).inputs
+    calls.calls.clear()
+
+    updated = provider.update(outs["image_id"], outs, news)
+
+    home = [c for c in calls.calls if c.params.get("ImageIds") == [outs["image_id"]]]
+    assert [c.operation for c in home] == ["DescribeImages"]
+    sent = [
+        c.operation
+        for c in calls.calls
+        if c.operation
+        in ("EnableImageDeprecation", "ModifyImageAttribute", "CopyImage", "CreateTags")
+    ]
+    # The image (deprecate, share), then the copy (copy, its tags, deprecate, share).
+    assert sent == [
+        "EnableImageDeprecation",
+        "ModifyImageAttribute",
+        "CopyImage",
+        "CreateTags",
+        "EnableImageDeprecation",
+        "ModifyImageAttribute",
+    ]
+    copy_id = (updated.outs or {})["image_ids"][COPY_REGION]
+    assert calls.of("ModifyImageAttribute")[1]["ImageId"] == copy_id

@@ -104,11 +104,15 @@ def update_baked_image(
     new_tags: Mapping[str, str],
     old_description: str,
     new_description: str,
-) -> None:
+) -> dict[str, Any]:
     """Change what AWS can change in place: user tags and the description.
 
     AWS calls: DescribeImages, DescribeSnapshots, CreateTags, DeleteTags,
     ModifyImageAttribute.
+
+    Returns:
+        The image as described, with the tags and description now set (the lifecycle
+        update plans from it rather than describing it again).
     """
     image = describe_image(ec2, image_id)
     if image is None:
@@ -119,3 +123,5 @@ def update_baked_image(
         tag_image(ec2, image_id, snapshot_ids, new_tags)
     if new_description != old_description:
         ec2.modify_image_attribute(ImageId=image_id, Description={"Value": new_description})
+    kept = {k: v for k, v in tags.to_dict(image.get("Tags")).items() if k not in old_tags}
+    return {**image, "Tags": tags.to_list({**kept, **new_tags}), "Description": new_description}

@@ -17,45 +17,48 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from providers.aws import tags
-from providers.aws.images.amis import find_images, lift_protection, wait_for_image
+from providers.aws.callbacks import Log
+from providers.aws.images.amis import (
+    describe_image,
+    find_images,
+    lift_protection,
+    mapped_snapshot_ids,
+    wait_for_image,
+)
+from providers.aws.images.retention import Region, prune_images
+from providers.aws.images.use import UsePolicy
+from providers.aws.rules.lifecycle_plan import (
+    HOME,
+    Action,
+    CopyTo,
+    Protection,
+    RemoveCopy,
+    SetDeprecation,
+    SetProtection,
+    SetSharing,
+    Sharing,
+    TagSnapshots,
+    deprecation_time,
+)
 from providers.aws.waits import Pacing
 
-Log = Callable[[str], None]
+__all__ = [
+    "CopyRequest",
+    "Protection",
+    "Sharing",
+    "carry_out",
+    "copy_image",
+    "deprecation_time",
+    "set_deprecation",
+    "set_protection",
+    "set_sharing",
+    "tag_snapshots",
+]
 _NO_VOLUME = (None, "", "vol-ffffffff")
-
-
-@dataclass(frozen=True)
-class Sharing:
-    """Who may launch the image (and, for accounts, create volumes from its snapshots)."""
-
-    accounts: tuple[str, ...] = ()
-    organizations: tuple[str, ...] = ()
-    organizational_units: tuple[str, ...] = ()
-
-    def permissions(self) -> list[dict[str, str]]:
-        return [
-            *({"UserId": a} for a in self.accounts),
-            *({"OrganizationArn": o} for o in self.organizations),
-            *({"OrganizationalUnitArn": u} for u in self.organizational_units),
-        ]
-
-
-@dataclass(frozen=True)
-class Protection:
-    """Deregistration protection wanted on the image."""
-
-    enabled: bool = False
-    cooldown: bool = False
-
-
-def deprecation_time(baked_at: str, days: float) -> datetime:
-    """When an image baked at ``baked_at`` (a tags.stamp) is deprecated."""
-    start = datetime.fromisoformat(baked_at.replace("Z", "+00:00"))
-    return start + timedelta(days=float(days))
 
 
 def set_deprecation(ec2: Any, image_id: str, at: datetime | None) -> None:
@@ -204,3 +207,104 @@ def copy_image(
     ec2.create_tags(Resources=[image_id], Tags=tags.to_list(copy_tags))
     wait_for_image(ec2, image_id, pacing=pacing or Pacing(), log=log)
     return image_id
+
+
+@dataclass(frozen=True)
+class CopySource:
+    """What a copy is made from: the baked image as described once, and its bake."""
+
+    image: Mapping[str, Any]
+    region: str
+    bake_id: str
+    name: str
+    description: str
+
+    def request(self, kms_key_id: str | None) -> CopyRequest:
+        # Retention marks are per image: a copy starts unretired and unprotected.
+        kept = {
+            k: v
+            for k, v in tags.to_dict(self.image.get("Tags")).items()
+            if k not in (tags.RETIRED_AT, tags.PROTECTED) and not k.startswith(tags.HELD_BY)
+        }
+        return CopyRequest(
+            source_image_id=str(self.image["ImageId"]),
+            source_region=self.region,
+            name=str(self.image.get("Name") or self.name),
+            description=str(self.image.get("Description") or self.description or ""),
+            bake_id=self.bake_id,
+            image_tags=kept,
+            kms_key_id=kms_key_id,
+        )
+
+
+def carry_out(
+    actions: Sequence[Action],
+    *,
+    regions: Callable[[str], Region],
+    source: CopySource,
+    snapshot_ids: Sequence[str],
+    copies_made: Mapping[str, str],
+    policy: UsePolicy,
+    log: Log,
+    pacing: Pacing | None = None,
+) -> dict[str, str]:
+    """Carry out a lifecycle plan (``rules/lifecycle_plan.py``), action by action, in order.
+
+    The baked image was described once by the caller (``source.image``); a copy is
+    described only when an action needs its snapshots or its protection mark.
+
+    Args:
+        actions: the plan.
+        regions: the clients of a region (``HOME`` for the image's own region).
+        source: the baked image and its bake, for copies.
+        snapshot_ids: the baked image's snapshots (from its bake).
+        copies_made: region -> copy id of the copies made before this run.
+        policy: the in-use rules that keep a copy a plan removes.
+
+    Returns:
+        region -> copy image id, after the plan (copies made, copies removed).
+    """
+    copies = dict(copies_made)
+    described: dict[str, Mapping[str, Any] | None] = {HOME: source.image}
+
+    def image_in(region: str) -> Mapping[str, Any] | None:
+        if region not in described:
+            described[region] = describe_image(regions(region).ec2, copies[region])
+        return described[region]
+
+    def image_id_in(region: str) -> str:
+        return str(source.image["ImageId"]) if region == HOME else copies[region]
+
+    for action in actions:
+        ec2 = regions(action.region).ec2
+        if isinstance(action, TagSnapshots):
+            tag_snapshots(ec2, snapshot_ids, action.tags, old_tags=action.old_tags)
+        elif isinstance(action, SetDeprecation):
+            set_deprecation(ec2, image_id_in(action.region), action.at)
+        elif isinstance(action, SetProtection):
+            image = image_in(action.region)
+            if image is not None:
+                set_protection(ec2, image, action.wanted)
+        elif isinstance(action, SetSharing):
+            image = image_in(action.region) if action.old.accounts or action.new.accounts else None
+            snapshots = mapped_snapshot_ids(image) if image else []
+            set_sharing(ec2, image_id_in(action.region), snapshots, action.old, action.new)
+        elif isinstance(action, CopyTo):
+            copied = copy_image(ec2, source.request(action.kms_key_id), pacing=pacing, log=log)
+            log(f"copied {source.image['ImageId']} to {action.region} as {copied}")
+            copies[action.region] = copied
+        elif isinstance(action, RemoveCopy):
+            _remove_copy(regions(action.region), action, policy, log)
+            copies.pop(action.region, None)
+            described.pop(action.region, None)
+    return copies
+
+
+def _remove_copy(where: Region, action: RemoveCopy, policy: UsePolicy, log: Log) -> None:
+    report = prune_images(
+        where.ec2, where.autoscaling, [action.image_id], policy=policy, region=action.region
+    )
+    for kept in report.kept:
+        log(str(kept))
+    if report.deregistered:
+        log(f"removed the copy {action.image_id} in {action.region}")
