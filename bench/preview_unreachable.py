@@ -22,7 +22,7 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-import providers.baked_image
+import providers.aws.clients
 from providers.aws.clients import make_client
 from providers.baked_image import BakedImageProvider
 from tests.conftest import closed_endpoint
@@ -68,11 +68,11 @@ def main() -> None:
         elapsed, reason = _time_check(endpoint)
         print(f"check, {label}: failed in {elapsed:.2f}s: {reason}")
         if args.compare:
-            providers.baked_image.make_client = _bake_policy_check
+            providers.aws.clients.make_client = _bake_policy_check
             try:
                 before, _ = _time_check(endpoint)
             finally:
-                providers.baked_image.make_client = make_client
+                providers.aws.clients.make_client = make_client
             print(
                 f"  with the bake client's policy: {before:.2f}s "
                 f"(ratio check/bake policy = {elapsed / before:.2f})"

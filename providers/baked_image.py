@@ -34,7 +34,7 @@ from providers.aws.bake.baked_image import (
 )
 from providers.aws.bake.preflight import PreflightRequest, preflight_bake
 from providers.aws.bake.reachability import AWS_CALL_ERRORS, aws_problem
-from providers.aws.clients import default_region, make_client
+from providers.aws.clients import Clients, default_region
 from providers.aws.errors import InvalidInputError
 from providers.aws.rules import validation
 from providers.aws.rules.bake_plan import (
@@ -110,17 +110,6 @@ def _old(olds: Mapping[str, Any], key: str) -> Any:
 
 def _log(props: Mapping[str, Any], message: str) -> None:
     progress(f"{props.get('lineage', '?')}: {message}")
-
-
-def _ec2(props: Mapping[str, Any]) -> Any:
-    return make_client("ec2", region=props.get("region"), endpoint_url=props.get("endpoint_url"))
-
-
-def _check_client(service: str, props: Mapping[str, Any]) -> Any:
-    """A client for check's reads: short timeouts, so unreachable AWS fails fast."""
-    return make_client(
-        service, region=props.get("region"), endpoint_url=props.get("endpoint_url"), purpose="check"
-    )
 
 
 def _request(props: Mapping[str, Any]) -> BakeRequest:
@@ -199,12 +188,14 @@ class BakedImageProvider(ResourceProvider):
                 _log(inputs, note)
             inputs["consistency"] = plan.consistency
             inputs[BAKE_ID], inputs[IMAGE_NAME] = plan.bake_id, plan.image_name
+            # Check's reads: short timeouts, so unreachable AWS fails fast.
+            reads = Clients.for_props(inputs, purpose="check")
             if plan.rebake and not problems:
-                problems += self._check_aws(inputs)
+                problems += self._check_aws(reads, inputs)
             # Keys are read only for well-formed sharing inputs (one failure per field).
             if not problems and not lifecycle.check_inputs(inputs, olds):
                 log = lambda m: _log(inputs, m)  # noqa: E731
-                problems += image_keys.check_keys(inputs, olds, rebake=plan.rebake, log=log)
+                problems += image_keys.check_keys(reads, inputs, olds, rebake=plan.rebake, log=log)
         else:
             inputs[BAKE_ID] = UNKNOWN
             inputs[IMAGE_NAME] = inputs.get("name") if user_named else UNKNOWN
@@ -247,20 +238,20 @@ class BakedImageProvider(ResourceProvider):
         return problems
 
     @staticmethod
-    def _check_aws(inputs: Mapping[str, Any]) -> list[InvalidInputError]:
+    def _check_aws(reads: Clients, inputs: Mapping[str, Any]) -> list[InvalidInputError]:
         """The instance exists and is bakeable as asked, and the name is free (read-only).
 
         Unreachable AWS, missing credentials or refused access fail the check in seconds
         (a preview that cannot read AWS proves nothing). When the bake may go ahead, a
         line says what it will do to the instance (``will stop i-…``)."""
-        ec2 = _check_client("ec2", inputs)
+        ec2 = reads.ec2
         try:
             problems = check_bake(ec2, _request(inputs))
             if problems:
                 return problems
             report = preflight_bake(
                 ec2,
-                _check_client("autoscaling", inputs),
+                reads.autoscaling,
                 PreflightRequest(
                     instance_id=inputs["instance_id"],
                     bake_id=str(bake_id_of(inputs)),
@@ -307,17 +298,18 @@ class BakedImageProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Bake (or adopt the interrupted bake of the same bake id) and report outputs."""
-        info = bake_image(_ec2(props), _request(props), log=lambda m: _log(props, m))
-        info = image_keys.reencrypted(props, info, lambda m: _log(props, m))
+        clients = Clients.for_props(props)
+        info = bake_image(clients.ec2, _request(props), log=lambda m: _log(props, m))
+        info = image_keys.reencrypted(clients, props, info, lambda m: _log(props, m))
         _log(props, f"baked {info.image_id}; instance down {info.downtime_seconds:.0f}s")
         outs = {**_inputs_of(props), **_outputs(info), USER_NAMED: bool(props.get(USER_NAMED))}
         outs.update(lifecycle.apply(info.image_id, outs, lambda m: _log(props, m)))
-        outs.update(image_keys.key_ids(props, outs["image_ids"]))
+        outs.update(image_keys.key_ids(clients, outs["image_ids"]))
         return CreateResult(info.image_id, outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Report a deregistered image as gone (empty id); pick up tag and description drift."""
-        info = describe_baked_image(_ec2(props), id_)
+        info = describe_baked_image(Clients.for_props(props).ec2, id_)
         if info is None:
             return ReadResult("", {})
         outs = {**_inputs_of(props), **_kept_bookkeeping(props), **_outputs(info)}
@@ -330,7 +322,7 @@ class BakedImageProvider(ResourceProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Apply tag and description changes to the image and its snapshots."""
         image = update_baked_image(
-            _ec2(news),
+            Clients.for_props(news).ec2,
             id_,
             old_tags=olds.get("tags") or {},
             new_tags=news.get("tags") or {},

@@ -2,8 +2,9 @@
 
 InstanceRefresh, BlueGreenCutover and FleetIdentity each adapt a workflow of
 ``providers/aws/`` to Pulumi's contract. They hold only plain data (Pulumi pickles
-them into the state) and build boto3 clients inside each method. ``PACING`` and
-``make_client`` are looked up on this module at call time, so tests swap them here.
+them into the state) and build boto3 clients inside each method (one ``Clients`` per
+call of ``clients``). ``PACING`` is looked up on this module at call time, so tests swap
+it here; clients are swapped at ``providers.aws.clients.make_client``.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from typing import Any, ClassVar
 
 from pulumi.dynamic import CheckFailure, ConfigureRequest, DiffResult, ReadResult, ResourceProvider
 
-from providers.aws.clients import make_client
+from providers.aws.clients import Clients
 from providers.aws.errors import InvalidInputError
 from providers.aws.fleet import groups
 from providers.aws.rules.rollout import DEFAULT_TIMEOUT_S
 from providers.aws.waits import Pacing
 from providers.dynamic_props import UNKNOWN, changed
 
-__all__ = ["DEFAULT_TIMEOUT_S", "PACING", "FleetProvider", "make_client"]
+__all__ = ["DEFAULT_TIMEOUT_S", "PACING", "FleetProvider"]
 
 # Time as the providers see it. Tests put a fake clock here; nothing else should.
 PACING = Pacing()
@@ -33,14 +34,11 @@ def version(value: Any) -> Any:
     return value
 
 
-def where(props: Mapping[str, Any], region: str | None) -> dict[str, Any]:
-    """Region and endpoint for clients: the props', else the stack's ``aws:region``."""
-    return {"region": props.get("region") or region, "endpoint_url": props.get("endpoint_url")}
-
-
 def clients(props: Mapping[str, Any], region: str | None, *services: str) -> list[Any]:
-    """One client per service, built now (never kept on the provider)."""
-    return [make_client(s, **where(props, region)) for s in services]
+    """One client per service, built now (never kept on the provider), for the props'
+    region (else ``region``, the stack's ``aws:region``) and endpoint."""
+    built = Clients.for_props(props, default_region=region)
+    return [built.client(s) for s in services]
 
 
 def required(props: Mapping[str, Any], keys: Sequence[str]) -> list[CheckFailure]:

@@ -8,7 +8,6 @@ replaces the resource, so the new image is held before the old one is released
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -22,16 +21,12 @@ from pulumi.dynamic import (
     ResourceProvider,
 )
 
-from providers.aws.clients import make_client
+from providers.aws.clients import Clients
 from providers.aws.images import hold as image_hold
 from providers.aws.rules import validation
 from providers.dynamic_props import UNKNOWN, changed, known, progress
 
 REPLACE_KEYS = ("image_id", "holder", "region", "endpoint_url")
-
-
-def _ec2(props: Mapping[str, Any]) -> Any:
-    return make_client("ec2", region=props.get("region"), endpoint_url=props.get("endpoint_url"))
 
 
 class ImageHoldProvider(ResourceProvider):
@@ -59,7 +54,8 @@ class ImageHoldProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Hold the image; an image of another account cannot be tagged and is only noted."""
-        held = image_hold.hold_image(_ec2(props), props["image_id"], props["holder"])
+        ec2 = Clients.for_props(props).ec2
+        held = image_hold.hold_image(ec2, props["image_id"], props["holder"])
         if not held:
             progress(
                 f"{props['holder']}: {props['image_id']} is not this account's image; no hold "
@@ -69,12 +65,12 @@ class ImageHoldProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Report whether the hold is still on the image."""
-        held = image_hold.is_held(_ec2(props), props["image_id"], props["holder"])
+        held = image_hold.is_held(Clients.for_props(props).ec2, props["image_id"], props["holder"])
         return ReadResult(id_, {**props, "held": held})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Release the hold (an image that is gone counts as released)."""
-        image_hold.release_hold(_ec2(props), props["image_id"], props["holder"])
+        image_hold.release_hold(Clients.for_props(props).ec2, props["image_id"], props["holder"])
 
 
 class ImageHold(Resource, module="bakery", name="ImageHold"):

@@ -13,7 +13,7 @@ from typing import Any
 
 from providers.aws.bake.baked_image import BakedImageInfo, describe_baked_image
 from providers.aws.bake.reachability import AWS_CALL_ERRORS
-from providers.aws.clients import make_client
+from providers.aws.clients import Clients
 from providers.aws.errors import InvalidInputError
 from providers.aws.images import key_checks, keys
 from providers.aws.images.amis import describe_image
@@ -23,12 +23,6 @@ from providers.dynamic_props import UNKNOWN, same
 Log = Callable[[str], None]
 SHARE_KEYS = (*key_checks.SHARE_FIELDS, "reencrypt_with", "copy_to_regions")
 OUTPUT_KEYS = ("kms_key_ids",)
-
-
-def _client(service: str, props: Mapping[str, Any], region: str | None = None, **kw: Any) -> Any:
-    return make_client(
-        service, region=region or props.get("region"), endpoint_url=props.get("endpoint_url"), **kw
-    )
 
 
 def _targets(props: Mapping[str, Any]) -> key_checks.ShareTargets:
@@ -50,12 +44,13 @@ def check_inputs(inputs: Mapping[str, Any]) -> list[InvalidInputError]:
 
 
 def check_keys(
-    inputs: Mapping[str, Any], olds: Mapping[str, Any], *, rebake: bool, log: Log
+    reads: Clients, inputs: Mapping[str, Any], olds: Mapping[str, Any], *, rebake: bool, log: Log
 ) -> list[InvalidInputError]:
     """At preview: refuse sharing an image others could not launch (see key_checks).
 
     Runs only when sharing is asked and something it depends on changes (a new bake,
-    other targets, another ``reencrypt_with``); warnings go to the log.
+    other targets, another ``reencrypt_with``); warnings go to the log. ``reads``: check's
+    clients for the inputs' region.
     """
     if any(inputs.get(k) == UNKNOWN for k in (*SHARE_KEYS, "instance_id", "region")):
         return []
@@ -64,11 +59,10 @@ def check_keys(
         return []
     if not rebake and all(same(olds.get(k), inputs.get(k)) for k in SHARE_KEYS):
         return []
-    ec2 = _client("ec2", inputs, purpose="check")
     try:
         report = key_checks.check_share_keys(
-            ec2,
-            _client("kms", inputs, purpose="check"),
+            reads.ec2,
+            reads.kms,
             str(inputs["instance_id"]),
             targets,
             region=str(inputs["region"]),
@@ -83,26 +77,27 @@ def check_keys(
     return report.problems
 
 
-def key_ids(props: Mapping[str, Any], image_ids: Mapping[str, str]) -> dict[str, Any]:
+def key_ids(clients: Clients, image_ids: Mapping[str, str]) -> dict[str, Any]:
     """The ``kms_key_ids`` output: per region, the keys of that region's image.
 
     AWS calls: DescribeImages, DescribeSnapshots, kms DescribeKey (per region).
     """
     found: dict[str, list[keys.KeyInfo]] = {}
     for region, image_id in image_ids.items():
-        found[region] = keys.image_keys(
-            _client("ec2", props, region), _client("kms", props, region), image_id
-        )
+        there = clients.in_region(region)
+        found[region] = keys.image_keys(there.ec2, there.kms, image_id)
     return {"kms_key_ids": keys.key_ids_by_region(found)}
 
 
-def reencrypted(props: Mapping[str, Any], info: BakedImageInfo, log: Log) -> BakedImageInfo:
+def reencrypted(
+    clients: Clients, props: Mapping[str, Any], info: BakedImageInfo, log: Log
+) -> BakedImageInfo:
     """The bake's image, or with ``reencrypt_with`` its copy under that key (which
     replaces it: it is what is shared, copied and handed on as ``image_id``)."""
     key = props.get("reencrypt_with")
     if not key:
         return info
-    ec2 = _client("ec2", props)
+    ec2 = clients.ec2
     image = describe_image(ec2, info.image_id)
     if image is None:
         raise InvalidInputError("image_id", info.image_id, "the new image vanished; run up again")

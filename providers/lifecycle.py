@@ -12,7 +12,7 @@ from typing import Any
 
 from providers.aws import tags
 from providers.aws.callbacks import Log, Now
-from providers.aws.clients import make_client
+from providers.aws.clients import Clients
 from providers.aws.errors import InvalidInputError
 from providers.aws.images import lifecycle
 from providers.aws.images.amis import describe_image, find_images
@@ -35,9 +35,7 @@ from providers.dynamic_props import UNKNOWN
 
 
 def _client(service: str, props: Mapping[str, Any], region: str | None = None) -> Any:
-    return make_client(
-        service, region=region or props.get("region"), endpoint_url=props.get("endpoint_url")
-    )
+    return Clients.for_props(props).in_region(region).client(service)
 
 
 def use_policy(props: Mapping[str, Any]) -> UsePolicy:
@@ -139,11 +137,13 @@ def check_inputs(
 
 
 def _regions(props: Mapping[str, Any]) -> Callable[[str], Region]:
-    """The clients of a region by plan key (``HOME``: the image's own region)."""
+    """The clients of a region by plan key (``HOME``: the image's own region), built
+    once per region for the whole plan."""
+    home = Clients.for_props(props)
 
     def region_clients(region: str) -> Region:
-        where = region or None
-        return Region(_client("ec2", props, where), _client("autoscaling", props, where))
+        where = home.in_region(region or None)
+        return Region(where.ec2, where.autoscaling)
 
     return region_clients
 

@@ -6,6 +6,7 @@ moto drops or accepts things AWS would not, so tests assert on the requests.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,10 @@ class CallRecorder:
     calls: list[Call] = field(default_factory=list)
 
     def attach(self, client: Any) -> CallRecorder:
-        client.meta.events.register("before-parameter-build.*", self._record)
+        """Record ``client``'s calls (once, however often it is attached)."""
+        client.meta.events.register(
+            "before-parameter-build.*", self._record, unique_id=f"recorder-{id(self)}"
+        )
         return self
 
     def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
@@ -51,19 +55,31 @@ class CallRecorder:
         return Counter(self.ops())
 
 
-def record_clients(monkeypatch: Any, *modules: Any) -> CallRecorder:
-    """Record every request of the clients ``modules`` build with their ``make_client``."""
-    from providers.aws.clients import make_client
+def wrap_clients(monkeypatch: Any, wrap: Callable[[Any], Any]) -> None:
+    """Pass every client the providers build through ``wrap`` (which returns it).
 
-    recorder = CallRecorder()
+    Swaps ``providers.aws.clients.make_client``, where every ``Clients`` builds its
+    clients, on top of any earlier swap (so wraps and ``reuse_clients`` stack).
+    """
+    import providers.aws.clients as clients_module
+
+    inner = clients_module.make_client
 
     def make(*args: Any, **kwargs: Any) -> Any:
-        client = make_client(*args, **kwargs)
+        return wrap(inner(*args, **kwargs))
+
+    monkeypatch.setattr(clients_module, "make_client", make)
+
+
+def record_clients(monkeypatch: Any) -> CallRecorder:
+    """Record every request of the clients the providers build."""
+    recorder = CallRecorder()
+
+    def attached(client: Any) -> Any:
         recorder.attach(client)
         return client
 
-    for module in modules:
-        monkeypatch.setattr(module, "make_client", make)
+    wrap_clients(monkeypatch, attached)
     return recorder
 
 

@@ -30,9 +30,6 @@ from typing import Any
 import boto3
 import pytest
 
-import providers.baked_image
-import providers.image_keys
-import providers.lifecycle
 from providers.aws.bake import baked_image as baked_image_workflow
 from providers.aws.clients import make_client
 from providers.aws.waits import Pacing
@@ -51,7 +48,7 @@ from tests.program_fixtures import (
     stack_name,
     stack_yaml,
 )
-from tests.recording import CallRecorder
+from tests.recording import record_clients
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 POLICY = ROOT_DIR / "iam" / "bakery-policy.json"
@@ -310,10 +307,7 @@ def test_iam_policy_covers_what_a_bake_sends_under_moto(
     ec2: Any, fake_clock: FakeClock, monkeypatch
 ) -> None:
     """A real bake, update, re-bake and release: every request sent is scanned and allowed."""
-    calls = CallRecorder()
-    monkeypatch.setattr(providers.baked_image, "make_client", _recording(calls))
-    monkeypatch.setattr(providers.lifecycle, "make_client", _recording(calls))
-    monkeypatch.setattr(providers.image_keys, "make_client", _recording(calls))
+    calls = record_clients(monkeypatch)
     pacing = Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
     monkeypatch.setattr(baked_image_workflow, "default_pacing", lambda: pacing)
     golden = seed_golden_instance(ec2, make_client("kms", region=REGION))
@@ -340,12 +334,3 @@ def test_iam_policy_covers_what_a_bake_sends_under_moto(
     assert "kms:DescribeKey" in sent  # kms_key_ids of the encrypted snapshots
     assert sent <= set(scanned_operations())
     assert sent <= _allowed()
-
-
-def _recording(calls: CallRecorder) -> Any:
-    def make(*args: Any, **kwargs: Any) -> Any:
-        client = make_client(*args, **kwargs)
-        calls.attach(client)
-        return client
-
-    return make

@@ -1,8 +1,14 @@
-"""The one place boto3 clients are built: region, endpoint, retries and timeouts."""
+"""The one place boto3 clients are built: region, endpoint, retries and timeouts.
+
+Adapters build one ``Clients`` per provider method (``Clients.for_props(props)``) and hand
+it, or its clients, to the workflows; every client comes from ``make_client``, looked up
+on this module at call time, so tests swap that one name to record or fake requests.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import boto3
@@ -58,7 +64,7 @@ def make_client(
     refreshed by botocore when temporary); nothing here stores them.
 
     Args:
-        service: "ec2" or "autoscaling".
+        service: a boto3 service name ("ec2", "autoscaling", "elbv2", "kms", "sts").
         region: AWS region; None uses the boto3 chain (AWS_REGION, profile).
         endpoint_url: a local endpoint (moto, LocalStack); None for AWS.
         purpose: "bake" (patient: long waits, heavy throttling) or "check" (preview's
@@ -90,3 +96,81 @@ def default_region(configured: str | None = None) -> str:
         if _session is None:
             _session = boto3.session.Session()
         return _session.region_name or "us-east-1"
+
+
+class Clients:
+    """The clients of one region, endpoint and purpose, each built on first use and kept.
+
+    Made inside a provider method and dropped with it: Pulumi pickles providers, so none
+    holds a ``Clients`` (one refuses to be pickled). ``in_region`` gives the same
+    endpoint and purpose in another region, for copies.
+    """
+
+    def __init__(
+        self,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        purpose: Purpose = "bake",
+    ) -> None:
+        self.region = region or None
+        self.endpoint_url = endpoint_url or None
+        self.purpose: Purpose = purpose
+        self._built: dict[str, Any] = {}
+        self._regions: dict[str, Clients] = {}
+
+    @classmethod
+    def for_props(
+        cls,
+        props: Mapping[str, Any],
+        *,
+        purpose: Purpose = "bake",
+        default_region: str | None = None,
+    ) -> Clients:
+        """The clients for a resource's props: its ``region`` (else ``default_region``,
+        the stack's ``aws:region``; else the boto3 chain) and ``endpoint_url``."""
+        return cls(props.get("region") or default_region, props.get("endpoint_url"), purpose)
+
+    def in_region(self, region: str | None) -> Clients:
+        """These clients' endpoint and purpose in ``region`` (None or the same: these)."""
+        if not region or region == self.region:
+            return self
+        if region not in self._regions:
+            self._regions[region] = Clients(region, self.endpoint_url, self.purpose)
+        return self._regions[region]
+
+    def client(self, service: str) -> Any:
+        """The ``service`` client, built by ``make_client`` the first time it is asked for."""
+        if service not in self._built:
+            self._built[service] = make_client(
+                service, region=self.region, endpoint_url=self.endpoint_url, purpose=self.purpose
+            )
+        return self._built[service]
+
+    @property
+    def ec2(self) -> Any:
+        return self.client("ec2")
+
+    @property
+    def autoscaling(self) -> Any:
+        return self.client("autoscaling")
+
+    @property
+    def elbv2(self) -> Any:
+        return self.client("elbv2")
+
+    @property
+    def kms(self) -> Any:
+        return self.client("kms")
+
+    @property
+    def sts(self) -> Any:
+        return self.client("sts")
+
+    def __reduce__(self) -> Any:
+        raise TypeError("Clients are not pickled: build them inside each provider method")
+
+    def __repr__(self) -> str:
+        return (
+            f"Clients(region={self.region!r}, endpoint_url={self.endpoint_url!r}, "
+            f"purpose={self.purpose!r})"
+        )

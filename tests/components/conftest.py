@@ -31,8 +31,9 @@ import pulumi
 import pytest
 from pulumi.runtime.mocks import MockMonitor
 
+import providers.aws.clients as clients_module
 import providers.fleet_base as rollout_adapter
-from providers.aws.clients import make_client
+from providers.aws.clients import Purpose, make_client
 from providers.aws.waits import Pacing
 from tests.conftest import REGION, FakeClock
 from tests.moto_ext import instance_refresh
@@ -512,32 +513,38 @@ class Network:
         return image_id
 
 
-def reuse_clients(
-    monkeypatch: pytest.MonkeyPatch, module: Any, shared: dict[str, Any] | None = None
-) -> None:
-    """Let ``module`` build each kind of client once per test (built the same way).
+def reuse_clients(monkeypatch: pytest.MonkeyPatch, shared: dict[str, Any] | None = None) -> None:
+    """Let the providers build each kind of client once per test (built the same way).
 
     Building a boto3 client loads its service model (~0.2 s here); the providers build
     theirs in every method, as they must in the host. Clients are thread-safe.
-    ``shared``: clients to hand out for the test region (so tests see what they send).
+    ``shared``: bake clients to hand out for the test region (so tests see what they
+    send). Swaps ``providers.aws.clients.make_client`` on top of any earlier swap.
     """
     built: dict[tuple[Any, ...], Any] = {
-        (service, region, None, ()): client
+        (service, region, None, "bake"): client
         for service, client in (shared or {}).items()
         for region in (REGION, None)  # None: the stack's region, REGION in tests
     }
     lock = threading.Lock()
+    inner = clients_module.make_client
 
     def make(
-        service: str, *, region: str | None = None, endpoint_url: str | None = None, **kw: Any
+        service: str,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        purpose: Purpose = "bake",
     ) -> Any:
         with lock:
-            key = (service, region, endpoint_url, tuple(sorted(kw.items())))
+            key = (service, region, endpoint_url, purpose)
             if key not in built:
-                built[key] = make_client(service, region=region, endpoint_url=endpoint_url, **kw)
+                built[key] = inner(
+                    service, region=region, endpoint_url=endpoint_url, purpose=purpose
+                )
             return built[key]
 
-    monkeypatch.setattr(module, "make_client", make)
+    monkeypatch.setattr(clients_module, "make_client", make)
 
 
 @pytest.fixture
@@ -554,7 +561,6 @@ def moto_engine(
         engine = MotoEngine()
         reuse_clients(
             monkeypatch,
-            rollout_adapter,
             {"autoscaling": engine.autoscaling, "ec2": engine.ec2, "elbv2": engine.elbv2},
         )
         yield engine

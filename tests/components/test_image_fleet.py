@@ -14,7 +14,6 @@ from typing import Any
 import pulumi
 import pytest
 
-import providers.baked_image as baked_image_adapter
 from components import ImageFleet, ImageFleetArgs
 from providers.aws.clients import make_client
 from providers.aws.errors import GroupUnhealthyError, ImageFleetArgsError, RefreshFailedError
@@ -432,7 +431,7 @@ def test_image_fleet_rolling_unhealthy_image_fails_with_rollback_and_old_image_s
 def test_image_fleet_baked_image_a_then_b_every_serving_instance_runs_b(
     moto_engine: MotoEngine, network: Network, strategy: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reuse_clients(monkeypatch, baked_image_adapter)
+    reuse_clients(monkeypatch)
     golden = seed_golden_instance(moto_engine.ec2, make_client("kms", region=REGION))
 
     def program(trigger: str) -> Callable[[], Any]:
@@ -466,7 +465,7 @@ def test_image_fleet_rolling_replaced_image_is_pruned_once_the_fleet_left_it(
 ) -> None:
     """keep_previous 0: the template's default version follows the image, so once every
     instance runs B nothing names A and its retirement prunes it with its snapshots."""
-    reuse_clients(monkeypatch, baked_image_adapter)
+    reuse_clients(monkeypatch)
     golden = seed_golden_instance(moto_engine.ec2, make_client("kms", region=REGION))
 
     def program(trigger: str) -> Callable[[], Any]:

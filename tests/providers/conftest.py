@@ -22,6 +22,6 @@ def fleet(
     """A group ``web`` of 4 on image A; the providers' clients and clock patched."""
     pacing = Pacing(clock=fake_clock, sleep=fake_clock.sleep, rand=lambda: 1.0)
     monkeypatch.setattr(adapter, "PACING", pacing)
-    reuse_clients(monkeypatch, adapter)
+    reuse_clients(monkeypatch)
     with instance_refresh.installed():
         yield make_fleet(autoscaling, ec2)

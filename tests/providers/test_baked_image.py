@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-import providers.baked_image
 from providers.aws import tags
 from providers.aws.clients import make_client
 from providers.aws.rules.bake_plan import BAKE_ID, IMAGE_NAME
@@ -14,7 +13,7 @@ from providers.baked_image import UNKNOWN, USER_NAMED, BakedImageProvider
 from tests.conftest import FAKE_ENV, REGION
 from tests.moto_ext.golden import seed_golden_instance
 from tests.providers.host import ProviderHost
-from tests.recording import CallRecorder
+from tests.recording import record_clients
 
 LINEAGE = "bakery/test/golden"
 URN = "urn:pulumi:test::bakery::pulumi-python:dynamic/bakery:BakedImage::golden"
@@ -178,14 +177,7 @@ def test_diff_float_numbers_from_engine_is_no_change(golden: str) -> None:
 
 
 def test_create_read_update_delete_lifecycle(ec2: Any, golden: str, monkeypatch) -> None:
-    calls = CallRecorder()
-
-    def recorded_client(*args: Any, **kwargs: Any) -> Any:
-        client = make_client(*args, **kwargs)
-        calls.attach(client)
-        return client
-
-    monkeypatch.setattr(providers.baked_image, "make_client", recorded_client)
+    calls = record_clients(monkeypatch)
     provider = BakedImageProvider()
     inputs, _ = _check(provider, {}, _news(golden))
 

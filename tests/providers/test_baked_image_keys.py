@@ -14,11 +14,11 @@ from typing import Any
 import botocore.awsrequest
 import pytest
 
-import providers.image_keys
 from providers.aws.clients import make_client
 from providers.baked_image import BakedImageProvider
 from tests.conftest import REGION
 from tests.moto_ext import kms_keys
+from tests.recording import wrap_clients
 
 OTHER = "444455556666"
 LINEAGE = "bakery/test/keys"
@@ -127,8 +127,7 @@ def test_check_share_unreadable_policy_warns_naming_the_permission(
 ) -> None:
     golden = _golden(ec2, _key(kms))
 
-    def refusing(*args: Any, **kwargs: Any) -> Any:
-        client = make_client(*args, **kwargs)
+    def refusing(client: Any) -> Any:
         denied = {"Error": {"Code": "AccessDeniedException", "Message": "no"}}
         client.meta.events.register(
             "before-call.kms.GetKeyPolicy",
@@ -136,7 +135,7 @@ def test_check_share_unreadable_policy_warns_naming_the_permission(
         )
         return client
 
-    monkeypatch.setattr(providers.image_keys, "make_client", refusing)
+    wrap_clients(monkeypatch, refusing)
 
     assert _failures(BakedImageProvider(), _news(golden)) == {}
     assert "kms:GetKeyPolicy and kms:ListGrants" in capsys.readouterr().err

@@ -8,13 +8,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-import providers.baked_image
 from providers.aws.clients import make_client
 from providers.baked_image import BakedImageProvider
 from tests.conftest import REGION, closed_endpoint
 from tests.moto_ext.golden import seed_golden_instance
 from tests.providers.aws.bake.test_preflight import HAZARDS, hazardous_instance
-from tests.recording import CallRecorder
+from tests.recording import CallRecorder, record_clients, wrap_clients
 
 LINEAGE = "bakery/test/golden"
 
@@ -36,15 +35,7 @@ def golden(ec2: Any) -> str:
 
 @pytest.fixture
 def recorded(monkeypatch: pytest.MonkeyPatch) -> CallRecorder:
-    calls = CallRecorder()
-
-    def make(*args: Any, **kwargs: Any) -> Any:
-        client = make_client(*args, **kwargs)
-        calls.attach(client)
-        return client
-
-    monkeypatch.setattr(providers.baked_image, "make_client", make)
-    return calls
+    return record_clients(monkeypatch)
 
 
 def _instance_store_instance(ec2: Any) -> str:
@@ -154,12 +145,11 @@ def test_check_access_refused_fails_naming_the_operation(
             {"Error": {"Code": "AuthFailure", "Message": "not authorized"}}, model.name
         )
 
-    def make(*args: Any, **kwargs: Any) -> Any:
-        client = make_client(*args, **kwargs)
+    def refusing(client: Any) -> Any:
         client.meta.events.register_first("before-call.*", refuse)
         return client
 
-    monkeypatch.setattr(providers.baked_image, "make_client", make)
+    wrap_clients(monkeypatch, refusing)
 
     [failure] = BakedImageProvider().check({}, _news(golden)).failures
 

@@ -47,8 +47,8 @@ def golden(ec2: Any) -> str:
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> CallRecorder:
-    """Every request the provider's clients send (bake and lifecycle)."""
-    return record_clients(monkeypatch, providers.baked_image, providers.lifecycle)
+    """Every request the provider's clients send (bake, lifecycle and keys)."""
+    return record_clients(monkeypatch)
 
 
 def _created(golden: str, **overrides: Any) -> tuple[BakedImageProvider, dict[str, Any]]:
