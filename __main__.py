@@ -57,6 +57,11 @@ if config.bake is not None:
             prune_shared=bake.prune_shared,
             keep_launched_within_days=bake.keep_launched_within_days,
             reencrypt_with=bake.reencrypt_with,
+            patch=bake.patch,
+            rebake_on=list(bake.rebake_on) or None,
+            prepare=bake.prepare,
+            restore=bake.restore,
+            verify=bake.verify,
         ),
     )
     image_id, snapshot_ids = baked.image_id, baked.snapshot_ids

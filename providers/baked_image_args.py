@@ -3,12 +3,66 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 import pulumi
 
 from providers import lifecycle
+
+# The steps around the image (rules/bake_steps.py judges them).
+CYCLE_KEYS = ("patch", "rebake_on", "prepare", "restore", "verify")
+
+
+@dataclass(kw_only=True)
+class PatchArgs:
+    """Patch the instance first: AWS-RunPatchBaseline through SSM Run Command."""
+
+    operation: str = "install"
+    """``install`` or ``scan``."""
+    reboot: str = "if_needed"
+    """``if_needed`` (the bake waits for the instance and its agent to be back) or ``never``."""
+    baseline_override: str | None = None
+    """S3 URI of a patch baseline JSON to use instead of the instance's baseline."""
+    timeout_s: float = 3600.0
+
+
+@dataclass(kw_only=True)
+class CommandArgs:
+    """Commands run on an instance through SSM Run Command (prepare, restore, verify)."""
+
+    commands: Sequence[str] = ()
+    document: str = "AWS-RunShellScript"
+    """``AWS-RunShellScript``, ``AWS-RunPowerShellScript`` or your own document."""
+    timeout_s: float = 600.0
+
+
+@dataclass(kw_only=True)
+class VerifyArgs:
+    """Boot one test instance from the image before it is handed on."""
+
+    subnet_id: str
+    instance_type: str | None = None
+    """Default: the golden instance's type."""
+    security_group_ids: Sequence[str] = ()
+    instance_profile: str | None = None
+    """Needed for ``command`` (the SSM agent needs a role)."""
+    associate_public_ip: bool = False
+    command: CommandArgs | Mapping[str, Any] | None = None
+    timeout_s: float = 900.0
+
+
+def _plain(value: Any) -> Any:
+    """A typed Args value as the plain mapping props carry (a dict stays a dict);
+    unset keys are left out so the provider fills its defaults."""
+    if is_dataclass(value) and not isinstance(value, type):
+        # Field by field, not ``asdict``: that deep-copies, and values may be Outputs.
+        value = {f.name: getattr(value, f.name) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
 
 
 @dataclass(kw_only=True)
@@ -70,6 +124,17 @@ class BakedImageArgs:
     (CopyImage), and the copy is the image shared, copied and handed on as
     ``image_id`` (an image under ``aws/ebs`` cannot be shared)."""
 
+    patch: PatchArgs | Mapping[str, Any] | None = None
+    """Patch the instance (AWS-RunPatchBaseline) before the hold and the stop."""
+    rebake_on: Sequence[str] | None = None
+    """``["patch_state"]``: re-bake when the instance's patch state changes (SSM)."""
+    prepare: CommandArgs | Mapping[str, Any] | None = None
+    """Commands run on the instance just before the image (clean-up of leftovers)."""
+    restore: CommandArgs | Mapping[str, Any] | None = None
+    """Commands run after the restart; they run even when prepare failed."""
+    verify: VerifyArgs | Mapping[str, Any] | None = None
+    """Prove the image boots (a test instance) before ``image_id`` is an output."""
+
     def to_props(self) -> dict[str, Any]:
         """The dynamic resource's input props."""
         return {
@@ -89,4 +154,10 @@ class BakedImageArgs:
             **{key: getattr(self, key) for key in lifecycle.DEFAULTS},
             "allow_instance_store_loss": self.allow_instance_store_loss,
             **({"reencrypt_with": self.reencrypt_with} if self.reencrypt_with else {}),
+            # Only when set: props of stacks that use none of them stay as they were.
+            **{
+                name: _plain(value)
+                for name in CYCLE_KEYS
+                if (value := getattr(self, name)) is not None
+            },
         }

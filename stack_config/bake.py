@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.aws.errors import InvalidInputError
-from providers.aws.rules import validation
+from providers.aws.rules import bake_steps, validation
 from providers.aws.rules.bake_plan import CONSISTENCY_MODES
 from stack_config.keys import key
 from stack_config.parse import Reader, choice
@@ -40,6 +40,30 @@ class BakeConfig:
     prune_shared: bool = False
     keep_launched_within_days: float | None = None
     reencrypt_with: str | None = None
+    patch: Mapping[str, Any] | None = None
+    rebake_on: tuple[str, ...] = ()
+    prepare: Mapping[str, Any] | None = None
+    restore: Mapping[str, Any] | None = None
+    verify: Mapping[str, Any] | None = None
+
+
+def _cycle(r: Reader) -> dict[str, Any]:
+    """The steps around the image (patch, prepare, restore, verify, rebake_on), each
+    judged by ``bake_steps`` and passed on as given (the provider judges them again)."""
+    values: dict[str, Any] = {}
+    for name, judge in (
+        ("patch", bake_steps.patch_of),
+        ("prepare", bake_steps.command_of),
+        ("restore", bake_steps.command_of),
+        ("verify", bake_steps.verify_of),
+    ):
+        value = r.get(f"bake.{name}")
+        r.problems.extend(judge(value, key(f"bake.{name}"))[1])
+        values[name] = value
+    rebake_on, problems = bake_steps.rebake_on_of(r.get("bake.rebake_on"), key("bake.rebake_on"))
+    r.problems.extend(problems)
+    values["rebake_on"] = rebake_on
+    return values
 
 
 def _reencrypt_with(r: Reader) -> str | None:
@@ -155,4 +179,5 @@ def load_bake(r: Reader) -> BakeConfig:
         endpoint_url=endpoint_url,
         reencrypt_with=_reencrypt_with(r),
         **_lifecycle(r),
+        **_cycle(r),
     )

@@ -61,6 +61,29 @@ KEYS: dict[str, Key] = {
         {},
         "Wait deadlines in minutes; defaults `{instance: 15, snapshots: 480, image: 120}`",
     ),
+    "bake.patch": Key(
+        "map",
+        None,
+        "Patch first: `{operation: install|scan, reboot: if_needed|never, baseline_override, "
+        "timeout_s}` (AWS-RunPatchBaseline)",
+    ),
+    "bake.rebake_on": Key(
+        "list", [], "`[patch_state]`: re-bake when the instance's patch state changes"
+    ),
+    "bake.prepare": Key(
+        "map",
+        None,
+        "Run before the image: `{commands: [...], document, timeout_s}` (SSM Run Command)",
+    ),
+    "bake.restore": Key(
+        "map", None, "Run after the restart (even when prepare failed); same shape as prepare"
+    ),
+    "bake.verify": Key(
+        "map",
+        None,
+        "Boot a test instance from the image first: `{subnet_id, instance_type, "
+        "security_group_ids, instance_profile, command, timeout_s}`",
+    ),
     "bake.endpoint_url": Key(
         "str", None, "A local AWS endpoint (moto) for the bake; never set for real AWS"
     ),

@@ -14,6 +14,7 @@ from providers.aws.images.amis import (
     find_images,
     image_snapshot_ids,
 )
+from providers.aws.rules.bake_steps import CommandSpec, PatchSpec, VerifySpec
 from providers.aws.wait_table import START_RETRY, TIMEOUT_WAITERS, WAITS
 from providers.aws.waits import WaitSpec
 
@@ -31,6 +32,11 @@ class BakeRequest:
     consistency: str = "stop"
     restore_state: bool = True
     timeouts_min: Mapping[str, float] = field(default_factory=dict)
+    # The steps around the image (rules/bake_steps.py); None: not asked for.
+    patch: PatchSpec | None = None
+    prepare: CommandSpec | None = None
+    restore: CommandSpec | None = None
+    verify: VerifySpec | None = None
 
     def spec(self, waiter_name: str) -> WaitSpec:
         """The waiter's cadence with the user's deadline, if one was given."""
@@ -53,7 +59,11 @@ class BakeRequest:
         """How long this bake may hold the instance: stop, snapshots, start (and retries)."""
         parts = ("instance_stopped", "image_snapshots_started", "instance_running")
         others = WAITS["volume_snapshots_idle"].spec.deadline_s  # pre-stop wait
-        return sum(self.spec(p).deadline_s for p in parts) + START_RETRY.deadline_s + others
+        # Prepare and restore run while the instance is held (stop, reboot).
+        commands = sum(c.timeout_s for c in (self.prepare, self.restore) if c is not None)
+        return (
+            sum(self.spec(p).deadline_s for p in parts) + START_RETRY.deadline_s + others + commands
+        )
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,8 @@ class SourceInstance:
     # EBS volumes attached: device name -> volume id.
     volumes: tuple[tuple[str, str], ...]
     tags: dict[str, str]
+    # The default type of a verify's test instance.
+    instance_type: str = ""
 
     @property
     def volume_ids(self) -> tuple[str, ...]:
@@ -134,6 +136,7 @@ def inspect_instance(ec2: Any, instance_id: str) -> SourceInstance:
         usage_operation=instance.get("UsageOperation"),
         volumes=volumes,
         tags=tags.to_dict(instance.get("Tags")),
+        instance_type=instance.get("InstanceType") or "",
     )
 
 
