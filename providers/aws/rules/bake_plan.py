@@ -30,6 +30,10 @@ BAKE_KEYS = ("instance_id", "name", "triggers", "region", "endpoint_url")
 BAKE_ID = "__bake_id"
 IMAGE_NAME = "__name"
 USER_NAMED = "__user_named"
+# The golden instance's patch state fingerprint (``rebake_on: [patch_state]``): read at
+# check, recorded after the bake; it feeds the bake id only while both sides have it,
+# so turning ``rebake_on`` on or off records or forgets it without a re-bake.
+PATCH_STATE = "__patch_state"
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ def _bake_key(props: Mapping[str, Any], user_name: str | None) -> dict[str, Any]
     key["name"] = user_name
     if props.get("reencrypt_with"):  # only when set: older bakes keep their id
         key["reencrypt_with"] = props["reencrypt_with"]
+    if props.get(PATCH_STATE):
+        key[PATCH_STATE] = props[PATCH_STATE]
     return _canonical(key)
 
 
@@ -137,7 +143,15 @@ def plan_bake(olds: Mapping[str, Any], inputs: Mapping[str, Any]) -> BakePlan:
     user_name = str(inputs["name"]) if inputs.get("name") else None
     key = _bake_key(inputs, user_name)
     old_id = bake_id_of(olds) if olds else None
-    rebake = not olds or old_id is None or _bake_key(olds, user_name_of(olds)) != key
+    old_key = _bake_key(olds, user_name_of(olds)) if olds else None
+    if old_key is not None and (PATCH_STATE in key) != (PATCH_STATE in old_key):
+        if PATCH_STATE in key:
+            notes.append("rebake_on patch_state: recording the instance's patch state")
+        compared = {k: v for k, v in key.items() if k != PATCH_STATE}
+        old_key = {k: v for k, v in old_key.items() if k != PATCH_STATE}
+    else:
+        compared = key
+    rebake = not olds or old_id is None or old_key != compared
     bake_id = old_id if not rebake and old_id else bake_id_for(inputs["lineage"], key, old_id)
     if user_name is None:
         old_name = image_name_of(olds) if olds else None

@@ -124,3 +124,25 @@ def test_bake_id_for_same_inputs_is_stable_and_history_matters() -> None:
     inputs = {"instance_id": "i-1", "triggers": ["a"]}
     assert bake_id_for(LINEAGE, inputs, None) == bake_id_for(LINEAGE, dict(inputs), None)
     assert bake_id_for(LINEAGE, inputs, "old") != bake_id_for(LINEAGE, inputs, None)
+
+
+# rebake_on: [patch_state]: the fingerprint feeds the bake id while both sides have it.
+def test_a_new_patch_state_rebakes_with_a_new_bake_id() -> None:
+    from providers.aws.rules.bake_plan import PATCH_STATE
+
+    old = _stored(_inputs(**{PATCH_STATE: "installed=12"}))
+    same = plan_bake(old, _inputs(**{PATCH_STATE: "installed=12"}))
+    changed = plan_bake(old, _inputs(**{PATCH_STATE: "installed=19"}))
+    assert not same.rebake and same.bake_id == old[BAKE_ID]
+    assert changed.rebake and changed.bake_id != old[BAKE_ID]
+
+
+@pytest.mark.parametrize("turned", ["on", "off"])
+def test_turning_rebake_on_on_or_off_records_without_a_rebake(turned: str) -> None:
+    from providers.aws.rules.bake_plan import PATCH_STATE
+
+    with_state = _inputs(**{PATCH_STATE: "installed=12"})
+    old = _stored(_inputs() if turned == "on" else with_state)
+    plan = plan_bake(old, with_state if turned == "on" else _inputs())
+    assert not plan.rebake and plan.bake_id == old[BAKE_ID]
+    assert any("recording" in n for n in plan.notes) == (turned == "on")
