@@ -21,6 +21,9 @@ ImageAvailable, SnapshotCompleted), with the gaps AWS's own waiters leave filled
   started again (a snapshot is point-in-time when it starts: EC2 User Guide, "Amazon
   EBS snapshots").
 
+Run Command waits (``command_done``, ``agent_online``) copy botocore's ssm
+``CommandExecuted`` acceptors; see their entries below.
+
 Cadences are chosen for few looks (bench/bake_downtime.py counts them): a stop is
 never over at once, so its wait first settles, then looks every few seconds (each
 second late is downtime); a start's wait looks rarely (the instance is up when it is
