@@ -31,12 +31,13 @@ def aws() -> Iterator[None]:
     """An in-process moto AWS, faithful where Bakery needs it (tests/moto_ext)."""
     from moto import mock_aws
 
-    from tests.moto_ext import faithful_images, image_lifecycle, instance_hazards
+    from tests.moto_ext import faithful_images, image_lifecycle, instance_hazards, ssm_commands
 
     with (
         faithful_images.installed(),
         instance_hazards.installed(),
         image_lifecycle.installed(),
+        ssm_commands.installed(),
         mock_aws(),
     ):
         yield
@@ -47,9 +48,14 @@ def moto_server() -> Iterator[str]:
     """A real HTTP moto endpoint on 127.0.0.1 (free port), faithful like ``aws``."""
     from moto.server import ThreadedMotoServer
 
-    from tests.moto_ext import faithful_images, image_lifecycle, instance_hazards
+    from tests.moto_ext import faithful_images, image_lifecycle, instance_hazards, ssm_commands
 
-    with faithful_images.installed(), instance_hazards.installed(), image_lifecycle.installed():
+    with (
+        faithful_images.installed(),
+        instance_hazards.installed(),
+        image_lifecycle.installed(),
+        ssm_commands.installed(),
+    ):
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
@@ -80,6 +86,13 @@ def autoscaling(aws: None) -> Any:
     from providers.aws.clients import make_client
 
     return make_client("autoscaling", region=REGION)
+
+
+@pytest.fixture
+def ssm(aws: None) -> Any:
+    from providers.aws.clients import make_client
+
+    return make_client("ssm", region=REGION)
 
 
 def plain_image(ec2: Any, name: str = "golden") -> str:

@@ -1,4 +1,5 @@
-"""iam/bakery-policy.json allows exactly the EC2 and Auto Scaling operations Bakery performs.
+"""iam/bakery-policy.json allows exactly the AWS operations Bakery performs (EC2, Auto Scaling,
+ELB, KMS and SSM Run Command).
 
 Two sources make up "what Bakery performs":
 
@@ -53,7 +54,13 @@ from tests.recording import record_clients
 ROOT_DIR = Path(__file__).resolve().parent.parent
 POLICY = ROOT_DIR / "iam" / "bakery-policy.json"
 # receiver name -> botocore service; IAM names elbv2's actions elasticloadbalancing:*.
-SERVICES = {"ec2": "ec2", "autoscaling": "autoscaling", "elbv2": "elbv2", "kms": "kms"}
+SERVICES = {
+    "ec2": "ec2",
+    "autoscaling": "autoscaling",
+    "elbv2": "elbv2",
+    "kms": "kms",
+    "ssm": "ssm",
+}
 IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
 # IAM actions with no API operation of that name (kms:ReEncrypt checks both).
 IAM_ONLY_ACTIONS = {"kms:ReEncryptFrom", "kms:ReEncryptTo"}
@@ -234,6 +241,8 @@ def test_iam_policy_scan_finds_the_bake_and_rollout_calls() -> None:
         "autoscaling:DescribeInstanceRefreshes",  # passed as a function, not called
         "autoscaling:DescribeScalingActivities",  # failed launches fail a wait at once
         "elasticloadbalancing:DescribeTargetHealth",  # the health gate
+        "ssm:SendCommand",  # bake steps' Run Command (bake/commands.py)
+        "ssm:DescribeInstancePatchStates",  # rebake_on: patch_state (bake/patch_state.py)
     ):
         assert op in ops, op
 
@@ -242,7 +251,7 @@ def test_iam_policy_table_covers_exactly_the_aws_resource_types_the_program_regi
     assert registered_aws_types() == set(RESOURCE_OPERATIONS)
 
 
-@pytest.mark.parametrize("service", ["ec2", "autoscaling", "elasticloadbalancing", "kms"])
+@pytest.mark.parametrize("service", ["ec2", "autoscaling", "elasticloadbalancing", "kms", "ssm"])
 def test_iam_policy_allows_every_operation_and_nothing_more(
     service: str, needed: dict[str, set[str]]
 ) -> None:
@@ -258,7 +267,7 @@ def test_iam_policy_names_real_operations_without_wildcards() -> None:
     session = boto3.session.Session(region_name=REGION)
     models = {
         IAM_PREFIX.get(svc, svc): set(session.client(svc).meta.service_model.operation_names)
-        for svc in ("ec2", "autoscaling", "kms", "elbv2")
+        for svc in ("ec2", "autoscaling", "kms", "elbv2", "ssm")
     }
 
     for action in _allowed():

@@ -64,7 +64,7 @@ def make_client(
     refreshed by botocore when temporary); nothing here stores them.
 
     Args:
-        service: a boto3 service name ("ec2", "autoscaling", "elbv2", "kms", "sts").
+        service: a boto3 service name ("ec2", "autoscaling", "elbv2", "kms", "ssm", "sts").
         region: AWS region; None uses the boto3 chain (AWS_REGION, profile).
         endpoint_url: a local endpoint (moto, LocalStack); None for AWS.
         purpose: "bake" (patient: long waits, heavy throttling) or "check" (preview's
@@ -161,6 +161,10 @@ class Clients:
     @property
     def kms(self) -> Any:
         return self.client("kms")
+
+    @property
+    def ssm(self) -> Any:
+        return self.client("ssm")
 
     @property
     def sts(self) -> Any:

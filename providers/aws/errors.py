@@ -23,6 +23,8 @@
     │                             handle; names the operation and AWS's error code
     ├── ImageMismatchError        the new image does not carry the instance's billing
     │                             (PlatformDetails / UsageOperation); it was deregistered
+    ├── CommandFailedError        a Run Command of a bake step ended other than Success;
+    │                             names the step, status, exit code and output tail
     └── RolloutError              a rollout did not end healthy
         ├── RefreshFailedError        the refresh ended Failed/Cancelled/Rollback*; says what
         │                             the rollback did
@@ -214,6 +216,36 @@ class ImageMismatchError(BakeryError):
             f"image {image_id} of instance {instance_id} has billing {found}, but the "
             f"instance has {wanted}; the image was deregistered. Report this: CreateImage "
             "should carry PlatformDetails and UsageOperation over"
+        )
+
+
+class CommandFailedError(BakeryError):
+    """A bake step's Run Command (patch, prepare, restore, verify) did not succeed."""
+
+    def __init__(
+        self,
+        step: str,
+        instance_id: str,
+        command_id: str,
+        status: str,
+        exit_code: int | None,
+        output_tail: str,
+        details: str = "",
+    ) -> None:
+        self.step = step
+        self.instance_id = instance_id
+        self.command_id = command_id
+        self.status = status
+        self.exit_code = exit_code
+        self.output_tail = output_tail
+        shown = f"{status} ({details})" if details and details != status else status
+        code = "no exit code" if exit_code is None else f"exit code {exit_code}"
+        output = output_tail.strip() or "(no output)"
+        super().__init__(
+            f"{step} command {command_id} on instance {instance_id} ended {shown}, {code}. "
+            f"Last output:\n{output}\nFix the command or the instance and run `pulumi up` "
+            f"again; details: aws ssm get-command-invocation --command-id {command_id} "
+            f"--instance-id {instance_id}"
         )
 
 

@@ -32,6 +32,15 @@ HELD_UNTIL = "bakery:held-until"
 # and the serving token (the fleet id) a successful cutover writes on its group.
 FLEET = "bakery:fleet"
 SERVING = "bakery:serving"
+# On the source instance: the Run Command a bake step sent (``<bake id> <command id>``),
+# written right after SendCommand so a retry of the same bake waits for that command
+# instead of running it twice (providers/aws/bake/commands.py).
+COMMAND = "bakery:command:"
+
+
+def command_tag(step: str) -> str:
+    """The tag key naming the command a bake sent for ``step`` (``bakery:command:patch``)."""
+    return f"{COMMAND}{step}"
 
 
 def to_dict(tag_list: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:

@@ -21,6 +21,9 @@ ImageAvailable, SnapshotCompleted), with the gaps AWS's own waiters leave filled
   started again (a snapshot is point-in-time when it starts: EC2 User Guide, "Amazon
   EBS snapshots").
 
+Run Command waits (``command_done``, ``agent_online``) copy botocore's ssm
+``CommandExecuted`` acceptors; see their entries below.
+
 Cadences are chosen for few looks (bench/bake_downtime.py counts them): a stop is
 never over at once, so its wait first settles, then looks every few seconds (each
 second late is downtime); a start's wait looks rarely (the instance is up when it is
@@ -253,3 +256,59 @@ WAITS["instance_released"] = Waiter(
 # providers/aws/bake/source_instance.py): how long it is retried, and how often (EC2
 # suggests waiting a few minutes for capacity).
 START_RETRY = WaitSpec(30 * MINUTE, first_delay_s=15.0, max_delay_s=120.0, jitter=0.2)
+
+
+# Run Command (providers/aws/bake/commands.py). Acceptors copied from botocore's ssm
+# waiters-2.json ``CommandExecuted`` (Pending, InProgress, Delayed: retry; Success;
+# Cancelled, TimedOut, Failed, Cancelling: failure; InvocationDoesNotExist: retry, since
+# GetCommandInvocation is eventually consistent right after SendCommand: SSM API
+# reference, GetCommandInvocation). Statuses: Systems Manager User Guide, "Understanding
+# command statuses". A command's deadline is its step's timeout (with_deadline); patching
+# takes minutes, so looks back off to 20 s.
+COMMAND_FAILED = ("Cancelled", "TimedOut", "Failed", "Cancelling")
+
+
+def _command_invocation(ssm: Any, ids: Sequence[str]) -> Any:
+    """ids: the command id, then the instance id."""
+    return ssm.get_command_invocation(CommandId=ids[0], InstanceId=ids[1])
+
+
+def _invocation_status(response: Any) -> Observation:
+    status = str(response.get("Status") or "Pending")
+    details = str(response.get("StatusDetails") or "")
+    return Observation(
+        (status,), f"{status} ({details})" if details not in ("", status) else status
+    )
+
+
+def _instance_information(ssm: Any, ids: Sequence[str]) -> Any:
+    return ssm.describe_instance_information(Filters=[{"Key": "InstanceIds", "Values": list(ids)}])
+
+
+def _ping_status(response: Any) -> Observation:
+    found = response.get("InstanceInformationList") or []
+    if not found:
+        return Observation(("not registered",), "not registered with Systems Manager")
+    status = str(found[0].get("PingStatus") or "unknown")
+    return Observation((status,), status)
+
+
+WAITS["command_done"] = Waiter(
+    "Success",
+    WaitSpec(1 * HOUR, first_delay_s=3.0, max_delay_s=20.0, jitter=0.2),
+    Acceptors(_states("Success"), _states(*COMMAND_FAILED)),
+    _command_invocation,
+    _invocation_status,
+    {"InvocationDoesNotExist": Outcome.RETRY},
+)
+# The agent pings Systems Manager every few minutes at most; after a reboot it reports in
+# once the OS is up (PingStatus Online | ConnectionLost | Inactive: SSM API reference,
+# InstanceInformation). Neither state is final: an agent comes back or the deadline ends it.
+WAITS["agent_online"] = Waiter(
+    "Online in Systems Manager (SSM Agent running, with an instance profile that allows "
+    "it, e.g. AmazonSSMManagedInstanceCore)",
+    WaitSpec(15 * MINUTE, first_delay_s=5.0, max_delay_s=20.0, jitter=0.2),
+    Acceptors(_states("Online"), _states()),
+    _instance_information,
+    _ping_status,
+)

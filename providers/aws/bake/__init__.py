@@ -9,12 +9,19 @@
   ``reachability``: an AWS that cannot be reached or refuses, as one clear problem.
 - ``source_instance``: describe, stop, start and restore the instance;
   ``instance_hold``: the stop note (tags) that lets two bakes take turns.
+- ``commands``: SSM Run Command on the instance for the patch, prepare and restore
+  steps (``run_command``, ``patch_instance``), once per bake: the command id is tagged
+  on the instance (``bakery:command:<step>``) and a retry adopts it; ``agent_online``
+  and ``document_problem`` for check-time pre-flight.
+- ``patch_state``: the instance's patch state (DescribeInstancePatchStates) as a
+  fingerprint for ``rebake_on: [patch_state]``.
 - ``waits``: the bake's waits as data.
 
 AWS calls: ec2 DescribeInstances, DescribeInstanceTypes, DescribeInstanceAttribute,
 DescribeSnapshots, DescribeImages, StopInstances, StartInstances, CreateImage,
 CreateTags, DeleteTags, DeregisterImage, DeleteSnapshot; autoscaling
-DescribeAutoScalingInstances.
+DescribeAutoScalingInstances; ssm SendCommand, GetCommandInvocation,
+DescribeInstanceInformation, DescribeDocument, DescribeInstancePatchStates.
 
 Depends on ``images/`` (a bake makes an image: it finds, waits for, tags and, on a
 failed verify, deregisters it with the same functions retention uses).
