@@ -23,6 +23,8 @@
     │                             handle; names the operation and AWS's error code
     ├── ImageMismatchError        the new image does not carry the instance's billing
     │                             (PlatformDetails / UsageOperation); it was deregistered
+    ├── VerifyFailedError         a test instance of the new image did not pass; the image
+    │                             was not handed on and is tagged bakery:verify-failed
     └── RolloutError              a rollout did not end healthy
         ├── RefreshFailedError        the refresh ended Failed/Cancelled/Rollback*; says what
         │                             the rollback did
@@ -214,6 +216,19 @@ class ImageMismatchError(BakeryError):
             f"image {image_id} of instance {instance_id} has billing {found}, but the "
             f"instance has {wanted}; the image was deregistered. Report this: CreateImage "
             "should carry PlatformDetails and UsageOperation over"
+        )
+
+
+class VerifyFailedError(BakeryError):
+    """The image's test instance failed (status checks, the verify command); not handed on."""
+
+    def __init__(self, image_id: str, reason: str) -> None:
+        self.image_id = image_id
+        self.reason = reason
+        super().__init__(
+            f"image {image_id} failed its verify: {reason}. It was not handed on: it is "
+            "tagged bakery:verify-failed and retention will prune it. Fix the golden "
+            "instance (or verify's settings) and run `pulumi up` again"
         )
 
 
