@@ -9,12 +9,18 @@
   ``reachability``: an AWS that cannot be reached or refuses, as one clear problem.
 - ``source_instance``: describe, stop, start and restore the instance;
   ``instance_hold``: the stop note (tags) that lets two bakes take turns.
+- ``verify``: one test instance of the new image, launched idempotently (ClientToken
+  from the bake id), must reach running and pass both status checks (and the caller's
+  command) before the image is handed on; always terminated; leftovers of killed runs
+  found by tag (``bakery:verify-of``) and terminated; the verdict tagged on the image;
+  ``verify_problems`` checks subnet, groups and type at check.
 - ``waits``: the bake's waits as data.
 
 AWS calls: ec2 DescribeInstances, DescribeInstanceTypes, DescribeInstanceAttribute,
 DescribeSnapshots, DescribeImages, StopInstances, StartInstances, CreateImage,
-CreateTags, DeleteTags, DeregisterImage, DeleteSnapshot; autoscaling
-DescribeAutoScalingInstances.
+CreateTags, DeleteTags, DeregisterImage, DeleteSnapshot; for verify RunInstances,
+DescribeInstanceStatus, TerminateInstances, DescribeSubnets, DescribeSecurityGroups;
+autoscaling DescribeAutoScalingInstances.
 
 Depends on ``images/`` (a bake makes an image: it finds, waits for, tags and, on a
 failed verify, deregisters it with the same functions retention uses).
