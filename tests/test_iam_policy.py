@@ -306,6 +306,10 @@ def test_iam_policy_scopes_the_statements_beyond_ec2_and_autoscaling() -> None:
         },
     ]
     assert by_action["kms:RetireGrant"] is grants[1]
+    # verify's TerminateInstances: only Bakery's tagged test instances, never a golden one.
+    assert by_action["ec2:TerminateInstances"]["Condition"] == {
+        "Null": {"aws:ResourceTag/bakery:verify-of": "false"}
+    }
     for action in ("kms:Decrypt", "kms:ReEncryptFrom", "kms:GenerateDataKeyWithoutPlaintext"):
         assert by_action[action]["Condition"]["StringLike"]["kms:ViaService"] == (
             "ec2.*.amazonaws.com"

@@ -25,6 +25,8 @@
     │                             (PlatformDetails / UsageOperation); it was deregistered
     ├── CommandFailedError        a Run Command of a bake step ended other than Success;
     │                             names the step, status, exit code and output tail
+    ├── VerifyFailedError         a test instance of the new image did not pass; the image
+    │                             was not handed on and is tagged bakery:verify-failed
     └── RolloutError              a rollout did not end healthy
         ├── RefreshFailedError        the refresh ended Failed/Cancelled/Rollback*; says what
         │                             the rollback did
@@ -246,6 +248,19 @@ class CommandFailedError(BakeryError):
             f"Last output:\n{output}\nFix the command or the instance and run `pulumi up` "
             f"again; details: aws ssm get-command-invocation --command-id {command_id} "
             f"--instance-id {instance_id}"
+        )
+
+
+class VerifyFailedError(BakeryError):
+    """The image's test instance failed (status checks, the verify command); not handed on."""
+
+    def __init__(self, image_id: str, reason: str) -> None:
+        self.image_id = image_id
+        self.reason = reason
+        super().__init__(
+            f"image {image_id} failed its verify: {reason}. It was not handed on: it is "
+            "tagged bakery:verify-failed and retention will prune it. Fix the golden "
+            "instance (or verify's settings) and run `pulumi up` again"
         )
 
 

@@ -31,6 +31,12 @@ HELD_UNTIL = "bakery:held-until"
 # On Auto Scaling groups (providers/aws/fleet/cutover.py): the fleet id a group belongs to,
 # and the serving token (the fleet id) a successful cutover writes on its group.
 FLEET = "bakery:fleet"
+# On a verify's test instance and its volumes (providers/aws/bake/verify.py): the image it
+# was launched from. With ``bakery:bake-id`` it finds what a killed run left running.
+VERIFY_OF = "bakery:verify-of"
+# On an image and its snapshots once verified: when it passed, or why it failed.
+VERIFIED = "bakery:verified"
+VERIFY_FAILED = "bakery:verify-failed"
 SERVING = "bakery:serving"
 # On the source instance: the Run Command a bake step sent (``<bake id> <command id>``),
 # written right after SendCommand so a retry of the same bake waits for that command

@@ -33,6 +33,7 @@ up; only the bake's end waits for the look).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from providers.aws import tags
@@ -311,4 +312,48 @@ WAITS["agent_online"] = Waiter(
     Acceptors(_states("Online"), _states()),
     _instance_information,
     _ping_status,
+)
+# A verify's test instance (providers/aws/bake/verify.py). Right after RunInstances its id
+# may not be visible yet (the EC2 API's eventual consistency: "Eventual consistency in
+# the Amazon EC2 API"), so a NotFound is "look again", not a failure.
+WAITS["test_instance_running"] = replace(
+    WAITS["instance_running"], errors={"InvalidInstanceID.NotFound": Outcome.RETRY}
+)
+# Both status checks of a running test instance: ``ok`` once each passed; ``impaired``
+# when either failed; ``initializing`` / ``insufficient-data`` while EC2 is still
+# checking (EC2 User Guide, "Status checks for your instances"; API reference,
+# InstanceStatusSummary.Status). Checks begin once the instance is running and take a
+# few minutes; the deadline is the user's verify.timeout_s (with_deadline).
+STATUS_CHECKS = (("SystemStatus", "system"), ("InstanceStatus", "instance"))
+
+
+def _instance_status(ec2: Any, ids: Sequence[str]) -> Any:
+    return ec2.describe_instance_status(InstanceIds=list(ids), IncludeAllInstances=True)
+
+
+def _status_checks(response: Any) -> Observation:
+    found = list(response.get("InstanceStatuses") or [])
+    if not found:
+        return Observation(("initializing",), "not visible yet")
+    status = found[0]
+    state = str((status.get("InstanceState") or {}).get("Name") or "")
+    if state in ("shutting-down", "terminated", "stopping", "stopped"):
+        return Observation(("gone",), f"instance {state}")
+    checks = {name: str((status.get(key) or {}).get("Status") or "") for key, name in STATUS_CHECKS}
+    impaired = [name for name, value in checks.items() if value == "impaired"]
+    if impaired:
+        return Observation(("impaired",), f"{' and '.join(impaired)} status check impaired")
+    if all(value == "ok" for value in checks.values()):
+        return Observation(("ok",), "status checks ok")
+    shown = ", ".join(f"{name} {value or 'not reported'}" for name, value in checks.items())
+    return Observation(("initializing",), shown)
+
+
+WAITS["instance_status_ok"] = Waiter(
+    "status checks ok",
+    WaitSpec(15 * MINUTE, first_delay_s=15.0, max_delay_s=30.0, settle_s=30.0, jitter=0.2),
+    Acceptors(frozenset({"ok"}), frozenset({"impaired", "gone"})),
+    _instance_status,
+    _status_checks,
+    _INSTANCE_GONE,
 )

@@ -15,13 +15,19 @@
   and ``document_problem`` for check-time pre-flight.
 - ``patch_state``: the instance's patch state (DescribeInstancePatchStates) as a
   fingerprint for ``rebake_on: [patch_state]``.
+- ``verify``: one test instance of the new image, launched idempotently (ClientToken
+  from the bake id), must reach running and pass both status checks (and the caller's
+  command) before the image is handed on; always terminated; leftovers of killed runs
+  found by tag (``bakery:verify-of``) and terminated; the verdict tagged on the image;
+  ``verify_problems`` checks subnet, groups and type at check.
 - ``waits``: the bake's waits as data.
 
 AWS calls: ec2 DescribeInstances, DescribeInstanceTypes, DescribeInstanceAttribute,
 DescribeSnapshots, DescribeImages, StopInstances, StartInstances, CreateImage,
 CreateTags, DeleteTags, DeregisterImage, DeleteSnapshot; autoscaling
 DescribeAutoScalingInstances; ssm SendCommand, GetCommandInvocation,
-DescribeInstanceInformation, DescribeDocument, DescribeInstancePatchStates.
+DescribeInstanceInformation, DescribeDocument, DescribeInstancePatchStates; for verify ec2 RunInstances,
+DescribeInstanceStatus, TerminateInstances, DescribeSubnets, DescribeSecurityGroups.
 
 Depends on ``images/`` (a bake makes an image: it finds, waits for, tags and, on a
 failed verify, deregisters it with the same functions retention uses).
