@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from providers.aws.bake.commands import agent_online, document_problem
-from providers.aws.bake.patch_state import PatchState, describe_change, read_patch_state
+from providers.aws.bake.patch_state import describe_change, from_fingerprint, read_patch_state
 from providers.aws.bake.verify import verify_problems
 from providers.aws.clients import Clients
 from providers.aws.errors import InvalidInputError
@@ -91,7 +91,7 @@ def rebake_reason(olds: Mapping[str, Any], news: Mapping[str, Any]) -> str | Non
     old, new = olds.get(PATCH_STATE), news.get(PATCH_STATE)
     if not old or not new or old == new:
         return None
-    state = PatchState.from_fingerprint(str(new))
+    state = from_fingerprint(str(new))
     return describe_change(str(old), state) if state is not None else "patch state changed"
 
 

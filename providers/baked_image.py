@@ -23,7 +23,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from providers import image_keys, lifecycle
+from providers import bake_cycle, image_keys, lifecycle
 from providers.aws.bake.baked_image import (
     BakedImageInfo,
     BakeRequest,
@@ -40,6 +40,7 @@ from providers.aws.rules import validation
 from providers.aws.rules.bake_plan import (
     BAKE_ID,
     IMAGE_NAME,
+    PATCH_STATE,
     USER_NAMED,
     bake_id_of,
     consistency_of,
@@ -47,7 +48,7 @@ from providers.aws.rules.bake_plan import (
     plan_bake,
 )
 from providers.baked_image_args import BakedImageArgs
-from providers.dynamic_props import UNKNOWN, progress, same
+from providers.dynamic_props import UNKNOWN, own_provider, progress, same
 
 __all__ = ["USER_NAMED", "BakedImage", "BakedImageArgs", "BakedImageProvider"]
 
@@ -77,6 +78,8 @@ UPDATE_KEYS = (
     "timeouts",
     "allow_instance_store_loss",
     *lifecycle.UPDATE_KEYS,
+    # How later bakes run; ``rebake_on``'s effect is the patch state in the bake id.
+    *bake_cycle.CYCLE_KEYS,
 )
 # Keys the plan needs known before it can derive the bake id.
 PLAN_KEYS = ("instance_id", "name", "triggers", "region", "endpoint_url")
@@ -123,6 +126,7 @@ def _request(props: Mapping[str, Any]) -> BakeRequest:
         consistency=consistency_of(props),
         restore_state=bool(props.get("restore_state", True)),
         timeouts_min=dict(props.get("timeouts") or {}),
+        **bake_cycle.request_specs(props),
     )
 
 
@@ -148,11 +152,14 @@ def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
 
 def _kept_bookkeeping(props: Mapping[str, Any]) -> dict[str, Any]:
     """The derived keys of stored props, in the current form."""
-    return {
+    kept = {
         BAKE_ID: bake_id_of(props),
         IMAGE_NAME: image_name_of(props),
         USER_NAMED: bool(props.get(USER_NAMED)),
     }
+    if props.get(PATCH_STATE):
+        kept[PATCH_STATE] = props[PATCH_STATE]
+    return kept
 
 
 class BakedImageProvider(ResourceProvider):
@@ -182,14 +189,15 @@ class BakedImageProvider(ResourceProvider):
         problems = self._check_fields(inputs)
         user_named = not _unset(inputs.get("name"))
         if not problems and all(_known(inputs.get(k)) for k in PLAN_KEYS):
+            # Check's reads: short timeouts, so unreachable AWS fails fast.
+            reads = Clients.for_props(inputs, purpose="check")
+            problems += self._read_fingerprint(reads, inputs)
             plan = plan_bake(olds, inputs)
             problems += plan.problems
             for note in plan.notes:
                 _log(inputs, note)
             inputs["consistency"] = plan.consistency
             inputs[BAKE_ID], inputs[IMAGE_NAME] = plan.bake_id, plan.image_name
-            # Check's reads: short timeouts, so unreachable AWS fails fast.
-            reads = Clients.for_props(inputs, purpose="check")
             if plan.rebake and not problems:
                 problems += self._check_aws(reads, inputs)
             # Keys are read only for well-formed sharing inputs (one failure per field).
@@ -235,7 +243,15 @@ class BakedImageProvider(ResourceProvider):
                 problems += validation.check_bool(inputs.get(flag), flag)
         if known("keep_previous"):
             problems += validation.check_count(inputs.get("keep_previous"), "keep_previous")
-        return problems
+        return problems + bake_cycle.check_inputs(inputs, known)
+
+    @staticmethod
+    def _read_fingerprint(reads: Clients, inputs: dict[str, Any]) -> list[InvalidInputError]:
+        """``rebake_on: [patch_state]``: the instance's patch state, read-only."""
+        try:
+            return bake_cycle.read_fingerprint(reads, inputs)
+        except AWS_CALL_ERRORS as exc:
+            return [aws_problem(exc, reads.ec2, inputs.get("endpoint_url"))]
 
     @staticmethod
     def _check_aws(reads: Clients, inputs: Mapping[str, Any]) -> list[InvalidInputError]:
@@ -259,13 +275,14 @@ class BakedImageProvider(ResourceProvider):
                     allow_instance_store_loss=bool(inputs.get("allow_instance_store_loss")),
                 ),
             )
+            problems = bake_cycle.check_aws(reads, inputs)
         except AWS_CALL_ERRORS as exc:
             return [aws_problem(exc, ec2, inputs.get("endpoint_url"))]
         for note in report.notes:
             _log(inputs, note)
-        if not report.problems:
+        if not report.problems and not problems:
             _log(inputs, report.plan)
-        return list(report.problems)
+        return list(report.problems) + problems
 
     @staticmethod
     def _replaces(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
@@ -288,7 +305,9 @@ class BakedImageProvider(ResourceProvider):
         if consistency_of(olds) != consistency_of(news):
             updates.append("consistency")
         if replaces:
-            why = ", ".join(k for k in replaces if not k.startswith("__")) or "the bake id"
+            why = ", ".join(k for k in replaces if not k.startswith("__")) or (
+                bake_cycle.rebake_reason(olds, news) or "the bake id"
+            )
             _log(news, f"re-bake of {news.get('instance_id')} because {why} changed")
         return DiffResult(
             changes=bool(replaces or updates),
@@ -299,12 +318,14 @@ class BakedImageProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Bake (or adopt the interrupted bake of the same bake id) and report outputs."""
         clients = Clients.for_props(props)
-        info = bake_image(clients.ec2, _request(props), log=lambda m: _log(props, m))
+        ssm = clients.client("ssm") if bake_cycle.uses_ssm(props) else None
+        info = bake_image(clients.ec2, _request(props), log=lambda m: _log(props, m), ssm=ssm)
         info = image_keys.reencrypted(clients, props, info, lambda m: _log(props, m))
         _log(props, f"baked {info.image_id}; instance down {info.downtime_seconds:.0f}s")
         outs = {**_inputs_of(props), **_outputs(info), USER_NAMED: bool(props.get(USER_NAMED))}
         outs.update(lifecycle.apply(info.image_id, outs, lambda m: _log(props, m)))
         outs.update(image_keys.key_ids(clients, outs["image_ids"]))
+        outs.update(bake_cycle.recorded_patch_state(clients, props))
         return CreateResult(info.image_id, outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -331,7 +352,11 @@ class BakedImageProvider(ResourceProvider):
         )
         outs = {k: olds[k] for k in (*OUTPUT_KEYS, "name") if k in olds}
         outs.update(lifecycle.update(id_, olds, news, lambda m: _log(news, m), image=image))
-        return UpdateResult({**_inputs_of(news), **outs, **_kept_bookkeeping(olds)})
+        kept = _kept_bookkeeping(olds)
+        kept.pop(PATCH_STATE, None)  # as check read it now (or gone with rebake_on)
+        if news.get(PATCH_STATE):
+            kept[PATCH_STATE] = news[PATCH_STATE]
+        return UpdateResult({**_inputs_of(news), **outs, **kept})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Retire on replacement (kept for rollback per keep_previous), remove on destroy;
@@ -370,34 +395,5 @@ class BakedImage(pulumi.dynamic.Resource, module="bakery", name="BakedImage"):
             if key != "bake_id":
                 props[key] = None
         super().__init__(
-            BakedImageProvider(), resource_name, props, _own_provider(resource_name, opts)
+            BakedImageProvider(), resource_name, props, own_provider(resource_name, opts)
         )
-
-
-# The package of every Python dynamic resource; its provider plugin is the dynamic host.
-PYTHON_PACKAGE = "pulumi-python"
-
-
-def _own_provider(
-    resource_name: str, opts: pulumi.ResourceOptions | None
-) -> pulumi.ResourceOptions:
-    """Give the BakedImage a provider of its own, unless the user chose one.
-
-    The Python dynamic-provider host serves at most 4 calls at once and every resource of
-    one provider shares a host, so 16 bakes on the default provider run in 4 waves. An
-    explicit provider per BakedImage gets its own host process: 16 bakes run at once
-    (bench/parallel_bakes.py). Moving an existing BakedImage from the default provider to
-    its own does not replace it. Pass ``provider=`` (or ``providers=``, or a parent with a
-    ``pulumi-python`` provider) to share one host instead.
-    """
-    opts = opts or pulumi.ResourceOptions()
-    token = f"{PYTHON_PACKAGE}:dynamic/bakery:BakedImage"
-    inherited = opts.parent.get_provider(token) if opts.parent else None
-    if opts.provider is not None or opts.providers or inherited is not None:
-        return opts
-    own = pulumi.ProviderResource(
-        PYTHON_PACKAGE,
-        f"{resource_name}-provider",
-        opts=pulumi.ResourceOptions(parent=opts.parent),
-    )
-    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=own))

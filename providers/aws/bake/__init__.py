@@ -26,8 +26,9 @@ AWS calls: ec2 DescribeInstances, DescribeInstanceTypes, DescribeInstanceAttribu
 DescribeSnapshots, DescribeImages, StopInstances, StartInstances, CreateImage,
 CreateTags, DeleteTags, DeregisterImage, DeleteSnapshot; autoscaling
 DescribeAutoScalingInstances; ssm SendCommand, GetCommandInvocation,
-DescribeInstanceInformation, DescribeDocument, DescribeInstancePatchStates; for verify ec2 RunInstances,
-DescribeInstanceStatus, TerminateInstances, DescribeSubnets, DescribeSecurityGroups.
+DescribeInstanceInformation, DescribeDocument, DescribeInstancePatchStates; for
+verify ec2 RunInstances, DescribeInstanceStatus, TerminateInstances, DescribeSubnets,
+DescribeSecurityGroups.
 
 Depends on ``images/`` (a bake makes an image: it finds, waits for, tags and, on a
 failed verify, deregisters it with the same functions retention uses).

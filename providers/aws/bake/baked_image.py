@@ -77,6 +77,7 @@ def bake_image(
     pacing: Pacing | None = None,
     log: Log = _quiet,
     now: Now = tags.utcnow,
+    ssm: Any = None,
 ) -> BakedImageInfo:
     """Bake the instance into an AMI, resuming whatever an earlier run of this bake did.
 
@@ -89,9 +90,14 @@ def bake_image(
         InstanceNotRestoredError: the instance could not be put back (loud on purpose).
         ImageMismatchError: the image lost the instance's billing (it is deregistered).
         AwsCallError: an AWS call failed otherwise (the instance is restored first).
+        CommandFailedError: patch, prepare or restore did not succeed (the instance is
+            put back, restore run when prepare was sent).
+        VerifyFailedError: the image did not boot (tagged verify-failed, not handed on).
+
+    ``ssm`` is needed only when the request asks for patch, prepare, restore or verify.
     """
     try:
-        return BakeRun(ec2, req, pacing or default_pacing(), log, now).run()
+        return BakeRun(ec2, req, pacing or default_pacing(), log, now, ssm=ssm).run()
     except (ClientError, BotoCoreError) as exc:
         raise AwsCallError.of(exc) from exc
 

@@ -6,9 +6,14 @@ run and simply finds steps done:
 
 1. inspect  DescribeInstances, DescribeImages: the instance can be imaged; an image of
             this bake id is adopted; a name held by another image is refused before
-            anything changes; leftovers of abandoned bakes of the lineage go.
+            anything changes; leftovers of abandoned bakes of the lineage go (images
+            that failed their verify among them).
+   patch    (``patch`` asked, no image yet) AWS-RunPatchBaseline while the instance
+            serves, and its reboot waited out (cycle.py).
 2. hold     (stop, reboot) the stop note on the instance (``instance_hold``): done when
             the note is this bake's; another bake's note is waited out.
+   prepare  (``prepare`` asked) the owner's clean-up: in stop mode before the stop,
+            else just before CreateImage.
 3. stop     (stop) StopInstances, wait stopped: done when stopped.
 4. image    CreateImage (NoReboot unless ``reboot``), image and snapshots tagged at
             creation: done when an image of the bake id exists; a retry that gets
@@ -16,12 +21,17 @@ run and simply finds steps done:
 5. restart  (stop) as soon as every EBS volume has a snapshot of the image (not when
             the image is available): StartInstances, retried while EC2 refuses, wait
             running: done when in the state to restore.
+   restore  (``restore`` asked) the owner's commands after the restart (live: after
+            CreateImage); after a failure too once prepare was sent.
 6. release  DeleteTags of the note, right after the restart, so another bake of the
             instance need not wait for this image: done when the note is not ours.
 7. wait     until the image is available (looks timed from snapshot progress).
 8. verify   PlatformDetails / UsageOperation of the image equal the instance's
             (billing: a Windows or RHEL image must keep it); on a mismatch the image
             is deregistered and the bake fails loudly.
+9. boot     (``verify`` asked) one test instance from the image must pass its status
+            checks (and the verify command) before the image is tagged verified and
+            handed on; else it is tagged verify-failed and the bake fails.
 
 On any failure while the bake holds the instance, it is put back in the state it was
 found in, then released. CreateSnapshots + RegisterImage is gone: RegisterImage loses
@@ -36,6 +46,7 @@ from datetime import datetime
 from typing import Any
 
 from providers.aws import tags
+from providers.aws.bake.cycle import Cycle
 from providers.aws.bake.instance_hold import hold_instance, release_instance
 from providers.aws.bake.preflight import wait_for_pending_volume_snapshots
 from providers.aws.bake.request import BakedImageInfo, BakeRequest, image_info, own_image
@@ -81,7 +92,10 @@ def _discard_abandoned(ec2: Any, req: BakeRequest, log: Log) -> None:
     kept_bakes = {req.bake_id}
     for image in find_images(ec2, tags.LINEAGE, req.lineage):
         bake = tags.to_dict(image.get("Tags")).get(tags.BAKE_ID, "")
-        if image.get("State") in _DEAD_IMAGE_STATES and bake != req.bake_id:
+        dead = image.get("State") in _DEAD_IMAGE_STATES or tags.VERIFY_FAILED in tags.to_dict(
+            image.get("Tags")
+        )
+        if dead and bake != req.bake_id:
             log(f"removing image {image['ImageId']} of abandoned bake {bake}")
             deregister_image(ec2, image)
         else:
@@ -109,8 +123,17 @@ def _artifact_tags(req: BakeRequest, baked_at: str) -> dict[str, str]:
 class BakeRun:
     """One run of one bake: the steps of the module docstring, over what AWS shows."""
 
-    def __init__(self, ec2: Any, req: BakeRequest, pacing: Pacing, log: Log, now: Now) -> None:
+    def __init__(
+        self,
+        ec2: Any,
+        req: BakeRequest,
+        pacing: Pacing,
+        log: Log,
+        now: Now,
+        ssm: Any = None,
+    ) -> None:
         self.ec2, self.req, self.pacing, self.log, self.now = ec2, req, pacing, log, now
+        self.cycle = Cycle(ec2, ssm, req, pacing, log, now)
         self.source: SourceInstance
         self.image: dict[str, Any] | None = None
         self.image_id = ""
@@ -124,9 +147,15 @@ class BakeRun:
 
     def run(self) -> BakedImageInfo:
         self.inspect()
+        if self.image is None:
+            self.cycle.patch()  # the instance serves while it is patched
         try:
             self.hold()
+            if self.image is None and self.req.consistency == "stop":
+                self.cycle.prepare()  # before the stop: the commands need it running
             self.stop()
+            if self.image is None and self.req.consistency != "stop":
+                self.cycle.prepare()  # just before CreateImage
             self.create()
             self.restart()
         except InstanceNotRestoredError:
@@ -134,10 +163,16 @@ class BakeRun:
         except BaseException:
             if self.held:
                 self.put_back()
+            self.cycle.restore_after_failure()
             raise
-        self.release()
+        try:
+            self.cycle.restore()
+        finally:
+            self.release()
         self.wait()
-        return self.verify()
+        info = self.verify()
+        self.boot(info)
+        return info
 
     # 1. inspect
     def inspect(self) -> None:
@@ -336,6 +371,16 @@ class BakeRun:
             image = {**image, "Tags": [*image.get("Tags", []), *tags.to_list(downtime)]}
         _drop_stray_snapshots(self.ec2, self.req.bake_id, keep)
         return image_info(self.ec2, image)
+
+    # 9. boot
+    def boot(self, info: BakedImageInfo) -> None:
+        """The test boot (``verify`` asked): a failure leaves the image tagged
+        ``bakery:verify-failed`` and fails the bake, so it is never handed on."""
+        if self.req.verify is None:
+            return
+        self.cycle.clean_up()
+        image = describe_image(self.ec2, info.image_id) or {"ImageId": info.image_id}
+        self.cycle.boot(image, list(info.snapshot_ids), self.source.instance_type)
 
 
 def _drop_stray_snapshots(ec2: Any, bake_id: str, keep: list[str]) -> None:
