@@ -75,13 +75,18 @@ class Cycle:
 
     def restore_after_failure(self) -> None:
         """After a failed bake: restore, when prepare was sent; its own failure is
-        logged, not raised (the bake's first error is the one to see)."""
-        if not self.prepare_sent or self.req.restore is None:
+        logged, not raised (the bake's first error is the one to see). A process
+        killed outright runs none of this: its re-run adopts the prepare it sent."""
+        if not self.prepare_sent:
             return
         try:
             self.restore()
         except (BakeryError, WaitError) as exc:
             self.log(f"restore after the failure failed too: {exc}")
+        # The instance is as it was found: a re-run of this bake prepares it again
+        # (and restores after), rather than adopting a prepare that was undone.
+        keys = [tags.command_tag(step) for step in ("prepare", "restore")]
+        self.ec2.delete_tags(Resources=[self.req.instance_id], Tags=[{"Key": k} for k in keys])
 
     def _run(self, step: str, spec: CommandSpec) -> None:
         self.log(f"{step}: {spec.document} on {self.req.instance_id}")
