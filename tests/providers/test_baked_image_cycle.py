@@ -144,8 +144,8 @@ def test_rebake_on_patch_state_same_state_no_change_new_state_replaces_naming_bo
     changed = provider.check(olds, news)
     diff = provider.diff("ami", olds, changed.inputs)
 
-    assert BAKE_ID in diff.replaces and changed.inputs[BAKE_ID] != olds[BAKE_ID]
-    assert not [k for k in diff.replaces if not k.startswith("__")]  # no input changed
+    assert BAKE_ID in (diff.replaces or []) and changed.inputs[BAKE_ID] != olds[BAKE_ID]
+    assert not [k for k in diff.replaces or [] if not k.startswith("__")]  # no input changed
     said = capsys.readouterr().err
     assert "12 installed -> 19 installed" in said, said
 
