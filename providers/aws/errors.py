@@ -27,6 +27,8 @@
     │                             names the step, status, exit code and output tail
     ├── VerifyFailedError         a test instance of the new image did not pass; the image
     │                             was not handed on and is tagged bakery:verify-failed
+    ├── CopyFailedError           a copy to another region was refused or failed; what it
+    │                             had made in that region was removed
     └── RolloutError              a rollout did not end healthy
         ├── RefreshFailedError        the refresh ended Failed/Cancelled/Rollback*; says what
         │                             the rollback did
@@ -261,6 +263,59 @@ class VerifyFailedError(BakeryError):
             f"image {image_id} failed its verify: {reason}. It was not handed on: it is "
             "tagged bakery:verify-failed and retention will prune it. Fix the golden "
             "instance (or verify's settings) and run `pulumi up` again"
+        )
+
+
+# Error codes that say a copy hit a quota, or could not use its KMS key (EC2 API
+# reference, "Error codes": ResourceLimitExceeded, CustomerKeyHasBeenRevoked; EC2 also
+# answers InvalidKMSKey.* and KMS's own codes for a key it may not use).
+_LIMIT_WORDS = ("LimitExceeded", "QuotaExceeded")
+_KEY_WORDS = ("KMS", "Kms", "CustomerKey")
+
+
+class CopyFailedError(BakeryError):
+    """A copy of the image to ``region`` failed (CopyImage refused, the copy went to
+    ``failed``, or a step after it such as sharing failed); the copy and its snapshots
+    were removed from ``region``, except what ``left`` names."""
+
+    def __init__(
+        self,
+        region: str,
+        image_id: str,
+        reason: str,
+        *,
+        code: str = "",
+        copy_id: str = "",
+        left: Sequence[str] = (),
+    ) -> None:
+        self.region = region
+        self.image_id = image_id
+        self.reason = reason
+        self.code = code
+        self.copy_id = copy_id
+        self.left = list(left)
+        if self.left:
+            remains = (
+                f"still in {region}: {', '.join(self.left)} (AWS refused their removal; "
+                "snapshots are tagged bakery:delete-pending and removed by a later run)"
+            )
+        else:
+            remains = f"nothing of it is left in {region}"
+        if any(w in code for w in _LIMIT_WORDS):
+            fix = (
+                f"wait for the other AMI copies into {region} to finish (a destination "
+                "Region runs a limited number at once) or ask for a higher quota"
+            )
+        elif any(w in code for w in _KEY_WORDS):
+            fix = (
+                f"make the KMS key of copy_to_regions.{region} usable there (enabled, in "
+                f"{region}, its key policy allowing this account)"
+            )
+        else:
+            fix = "fix the cause"
+        super().__init__(
+            f"copy of {image_id} to {region} failed: {reason}; {remains}; "
+            f"{fix} and run `pulumi up` again"
         )
 
 

@@ -10,17 +10,20 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 import providers.aws.images.lifecycle
 import providers.baked_image
 import providers.lifecycle
 from providers.aws import tags
 from providers.aws.clients import make_client
+from providers.aws.errors import CopyFailedError
 from providers.baked_image import BakedImageProvider
 from providers.dynamic_props import UNKNOWN
 from tests.conftest import REGION
+from tests.moto_ext import copy_faults
 from tests.moto_ext.golden import seed_golden_instance
-from tests.recording import CallRecorder, record_clients
+from tests.recording import CallRecorder, record_clients, wrap_clients
 
 LINEAGE = "bakery/test/golden"
 COPY_REGION = "eu-west-1"
@@ -340,3 +343,94 @@ def test_update_describes_the_image_once_and_sends_the_planned_actions_in_order(
     ]
     copy_id = (updated.outs or {})["image_ids"][COPY_REGION]
     assert calls.of("ModifyImageAttribute")[1]["ImageId"] == copy_id
+
+
+OTHER_REGION = "eu-central-1"
+
+
+def _nothing_in(region: str) -> None:
+    remote = make_client("ec2", region=region)
+    assert remote.describe_images(Owners=["self"])["Images"] == []
+    assert remote.describe_snapshots(OwnerIds=["self"])["Snapshots"] == []
+
+
+def test_create_copy_refused_for_a_limit_fails_naming_region_and_code(golden: str) -> None:
+    with (
+        copy_faults.refuse_copies_to(COPY_REGION, "ResourceLimitExceeded"),
+        pytest.raises(CopyFailedError) as failed,
+    ):
+        _created(golden, copy_to_regions={COPY_REGION: None}, share_with_accounts=[ACCOUNT])
+
+    error = failed.value
+    assert error.region == COPY_REGION and error.code == "ResourceLimitExceeded"
+    assert f"to {COPY_REGION} failed: CopyImage refused (ResourceLimitExceeded" in str(error)
+    assert f"nothing of it is left in {COPY_REGION}" in str(error)
+    assert "wait for the other AMI copies" in str(error)
+    _nothing_in(COPY_REGION)
+
+
+def test_create_copy_gone_failed_is_deregistered_with_its_snapshots(golden: str) -> None:
+    with (
+        copy_faults.fail_copies_to(COPY_REGION, "Server.InternalError", "copy failed"),
+        pytest.raises(CopyFailedError) as failed,
+    ):
+        _created(golden, copy_to_regions={COPY_REGION: None})
+
+    error = failed.value
+    assert error.copy_id and error.code == "Server.InternalError" and error.left == []
+    assert "went failed (Server.InternalError: copy failed)" in str(error)
+    _nothing_in(COPY_REGION)
+
+
+def test_create_copy_failing_keeps_the_region_copied_and_shared_before_it(
+    golden: str,
+) -> None:
+    # Regions are copied in sorted order: eu-central-1 is whole before eu-west-1 fails.
+    # It stays (adopted by the next `pulumi up` of the bake, removed with its source).
+    with (
+        copy_faults.fail_copies_to(COPY_REGION),
+        pytest.raises(CopyFailedError),
+    ):
+        _created(
+            golden,
+            copy_to_regions={COPY_REGION: None, OTHER_REGION: None},
+            share_with_accounts=[ACCOUNT],
+        )
+
+    _nothing_in(COPY_REGION)
+    kept = make_client("ec2", region=OTHER_REGION)
+    (copy,) = kept.describe_images(Owners=["self"])["Images"]
+    assert copy["State"] == "available"
+    permissions = kept.describe_image_attribute(
+        ImageId=copy["ImageId"], Attribute="launchPermission"
+    )
+    assert permissions["LaunchPermissions"] == [{"UserId": ACCOUNT}]
+    for mapping in copy["BlockDeviceMappings"]:
+        snap = kept.describe_snapshot_attribute(
+            SnapshotId=mapping["Ebs"]["SnapshotId"], Attribute="createVolumePermission"
+        )
+        assert snap["CreateVolumePermissions"] == [{"UserId": ACCOUNT}]
+
+
+def test_create_copy_whose_sharing_is_refused_leaves_no_half_shared_copy(
+    golden: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The copy's launch permission is set, then its snapshot's createVolumePermission
+    # refused: a half-shared copy, which must not stay.
+    def refuse(**_: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "InvalidParameter", "Message": "cannot share"}},
+            "ModifySnapshotAttribute",
+        )
+
+    def in_copy_region(client: Any) -> Any:
+        if client.meta.region_name == COPY_REGION:
+            client.meta.events.register("before-call.ec2.ModifySnapshotAttribute", refuse)
+        return client
+
+    wrap_clients(monkeypatch, in_copy_region)
+    with pytest.raises(CopyFailedError) as failed:
+        _created(golden, copy_to_regions={COPY_REGION: None}, share_with_accounts=[ACCOUNT])
+
+    assert "ModifySnapshotAttribute refused (InvalidParameter: cannot share)" in str(failed.value)
+    _nothing_in(COPY_REGION)

@@ -11,6 +11,14 @@ snapshots are shared with accounts only; an organization or OU that launches the
 needs no snapshot permission), CopyImage (run in the destination region;
 ``ClientToken`` makes a retry return the same copy; ``KmsKeyId`` with ``Encrypted``).
 Deprecation does not stop launches by id (a rollback to a deprecated image works).
+
+A copy that fails is removed before the error is raised (``CopyFailedError``): CopyImage
+refused (EC2 API reference, "Error codes": ResourceLimitExceeded when too many copies
+run, a destination Region taking 300 at once per the EC2 User Guide, "Copy an Amazon
+EC2 AMI"; a KMS key the copy cannot use), the copy gone to ``failed`` (Image.State, with
+its StateReason), its wait timed out, or a step after it (tags, deprecation, sharing)
+refused. Deregistering stops a pending copy (same guide, "Stop a pending AMI copy
+operation"), so no copy is left pending, failed or half shared.
 """
 
 from __future__ import annotations
@@ -20,9 +28,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from providers.aws import tags
 from providers.aws.callbacks import Log
+from providers.aws.errors import CopyFailedError, WaitError, WaitFailedError, WaitTimeoutError
 from providers.aws.images.amis import (
+    deregister_image,
     describe_image,
     find_images,
     lift_protection,
@@ -30,6 +42,7 @@ from providers.aws.images.amis import (
     wait_for_image,
 )
 from providers.aws.images.retention import Region, prune_images
+from providers.aws.images.snapshots import delete_snapshots
 from providers.aws.images.use import UsePolicy
 from providers.aws.rules.lifecycle_plan import (
     HOME,
@@ -53,9 +66,11 @@ __all__ = [
     "carry_out",
     "copy_image",
     "deprecation_time",
+    "discard_copy",
     "set_deprecation",
     "set_protection",
     "set_sharing",
+    "start_copy",
     "tag_snapshots",
 ]
 _NO_VOLUME = (None, "", "vol-ffffffff")
@@ -171,23 +186,34 @@ class CopyRequest:
 def copy_image(
     ec2: Any, req: CopyRequest, *, pacing: Pacing | None = None, log: Log | None = None
 ) -> str:
-    """Copy the image into ``ec2``'s region, or adopt the copy an earlier run made.
+    """Copy the image into ``ec2``'s region, or adopt the copy an earlier run made, and
+    wait until it is available (``start_copy``, then the wait).
 
-    The copy carries the source's tags plus ``bakery:copy-of`` (so retention removes it
-    with its source) and is waited for until available.
-
-    AWS calls: DescribeImages, CopyImage (destination region), CreateTags,
-    DescribeImages (polls).
+    AWS calls: those of ``start_copy``, then DescribeImages (polls).
 
     Returns:
         The copy's image id.
     """
-    copy_tags = {**req.image_tags, tags.BAKE_ID: req.bake_id, tags.COPY_OF: req.source_image_id}
+    image_id = start_copy(ec2, req)
+    wait_for_image(ec2, image_id, pacing=pacing or Pacing(), log=log)
+    return image_id
+
+
+def start_copy(ec2: Any, req: CopyRequest) -> str:
+    """Start the copy into ``ec2``'s region, or adopt the one an earlier run started.
+
+    The copy carries the source's tags plus ``bakery:copy-of`` (so retention removes it
+    with its source).
+
+    AWS calls: DescribeImages, CopyImage (destination region), CreateTags.
+
+    Returns:
+        The copy's image id (pending until the copy is done).
+    """
     found = [
         i
-        for i in find_images(ec2, tags.BAKE_ID, req.bake_id)
-        if tags.to_dict(i.get("Tags")).get(tags.COPY_OF) == req.source_image_id
-        and i.get("State") not in ("failed", "error", "invalid", "deregistered")
+        for i in _copies_of(ec2, req)
+        if i.get("State") not in ("failed", "error", "invalid", "deregistered")
     ]
     if found:
         image_id = str(found[0]["ImageId"])
@@ -198,15 +224,66 @@ def copy_image(
             "SourceImageId": req.source_image_id,
             "SourceRegion": req.source_region,
             "ClientToken": f"bakery-{req.bake_id}-{req.source_image_id}"[:64],
-            "TagSpecifications": tags.spec("image", copy_tags),
+            "TagSpecifications": tags.spec("image", _copy_tags(req)),
         }
         if req.kms_key_id:
             params.update(Encrypted=True, KmsKeyId=req.kms_key_id)
         image_id = str(ec2.copy_image(**params)["ImageId"])
     # Again explicitly: tags at creation are the spec, this repairs what a fake dropped.
-    ec2.create_tags(Resources=[image_id], Tags=tags.to_list(copy_tags))
-    wait_for_image(ec2, image_id, pacing=pacing or Pacing(), log=log)
+    ec2.create_tags(Resources=[image_id], Tags=tags.to_list(_copy_tags(req)))
     return image_id
+
+
+def _copy_tags(req: CopyRequest) -> dict[str, str]:
+    return {**req.image_tags, tags.BAKE_ID: req.bake_id, tags.COPY_OF: req.source_image_id}
+
+
+def _copies_of(ec2: Any, req: CopyRequest) -> list[dict[str, Any]]:
+    """The images of this bake in ``ec2``'s region copied from the request's source."""
+    return [
+        i
+        for i in find_images(ec2, tags.BAKE_ID, req.bake_id)
+        if tags.to_dict(i.get("Tags")).get(tags.COPY_OF) == req.source_image_id
+    ]
+
+
+def discard_copy(ec2: Any, req: CopyRequest, copy_id: str | None = None) -> list[str]:
+    """Remove a failed copy from its region: every image of this bake copied from the
+    source (``copy_id``, and any a refused or repeated CopyImage made), with their
+    snapshots. Deregistering a pending copy stops it (EC2 User Guide, "Copy an Amazon
+    EC2 AMI", "Stop a pending AMI copy operation").
+
+    The snapshots a copy made are its mapped ones, plus those whose description names
+    the copy (AWS describes them "Copied for DestinationAmi ami-…"), which a ``failed``
+    copy may no longer map.
+
+    AWS calls: DescribeImages, DescribeSnapshots, DisableImageDeregistrationProtection
+    (Bakery's own), DeregisterImage, DeleteSnapshot, CreateTags (a snapshot in use).
+
+    Returns:
+        The ids AWS would not remove (a protected image, snapshots in use); [] when
+        nothing of the copy is left.
+    """
+    images = {str(i["ImageId"]): i for i in _copies_of(ec2, req)}
+    if copy_id and copy_id not in images:
+        image = describe_image(ec2, copy_id)
+        if image is not None:
+            images[copy_id] = image
+    left: list[str] = []
+    for image_id, image in sorted(images.items()):
+        done = deregister_image(ec2, image)
+        if not done.deregistered:
+            left.append(image_id)
+            continue
+        left += done.snapshots_in_use
+        described = ec2.describe_snapshots(
+            OwnerIds=["self"], Filters=[{"Name": "description", "Values": [f"*{image_id}*"]}]
+        )["Snapshots"]
+        gone = {*done.snapshots_deleted, *done.snapshots_in_use}
+        left += delete_snapshots(
+            ec2, [s["SnapshotId"] for s in described if s["SnapshotId"] not in gone]
+        )
+    return sorted(set(left))
 
 
 @dataclass(frozen=True)
@@ -266,6 +343,53 @@ def carry_out(
     """
     copies = dict(copies_made)
     described: dict[str, Mapping[str, Any] | None] = {HOME: source.image}
+    # The region whose new copy is being made and settled: a failure there removes the
+    # copy before it is raised. Copies finished (made, tagged, shared) in other regions
+    # stay: each is whole, tagged with the bake id, adopted by the next `pulumi up` of
+    # the same bake (no copy is made twice) and removed with its source by retention;
+    # removing them would throw away hours of copying for one region's quota or key.
+    making: tuple[str, CopyRequest] | None = None
+    for action in actions:
+        if making is not None and action.region != making[0]:
+            making = None
+        if isinstance(action, CopyTo):
+            making = (action.region, source.request(action.kms_key_id))
+        try:
+            _carry_out_one(
+                action,
+                regions,
+                source,
+                snapshot_ids,
+                copies,
+                described,
+                policy,
+                log,
+                pacing,
+                making,
+            )
+        except (ClientError, BotoCoreError, WaitError) as exc:
+            if making is None:
+                raise
+            region, req = making
+            raise _copy_failed(
+                regions(region).ec2, region, req, copies.get(region), exc, log
+            ) from exc
+    return copies
+
+
+def _carry_out_one(
+    action: Action,
+    regions: Callable[[str], Region],
+    source: CopySource,
+    snapshot_ids: Sequence[str],
+    copies: dict[str, str],
+    described: dict[str, Mapping[str, Any] | None],
+    policy: UsePolicy,
+    log: Log,
+    pacing: Pacing | None,
+    making: tuple[str, CopyRequest] | None,
+) -> None:
+    """One action of ``carry_out``; ``copies`` and ``described`` are updated in place."""
 
     def image_in(region: str) -> Mapping[str, Any] | None:
         if region not in described:
@@ -275,29 +399,64 @@ def carry_out(
     def image_id_in(region: str) -> str:
         return str(source.image["ImageId"]) if region == HOME else copies[region]
 
-    for action in actions:
-        ec2 = regions(action.region).ec2
-        if isinstance(action, TagSnapshots):
-            tag_snapshots(ec2, snapshot_ids, action.tags, old_tags=action.old_tags)
-        elif isinstance(action, SetDeprecation):
-            set_deprecation(ec2, image_id_in(action.region), action.at)
-        elif isinstance(action, SetProtection):
-            image = image_in(action.region)
-            if image is not None:
-                set_protection(ec2, image, action.wanted)
-        elif isinstance(action, SetSharing):
-            image = image_in(action.region) if action.old.accounts or action.new.accounts else None
-            snapshots = mapped_snapshot_ids(image) if image else []
-            set_sharing(ec2, image_id_in(action.region), snapshots, action.old, action.new)
-        elif isinstance(action, CopyTo):
-            copied = copy_image(ec2, source.request(action.kms_key_id), pacing=pacing, log=log)
-            log(f"copied {source.image['ImageId']} to {action.region} as {copied}")
-            copies[action.region] = copied
-        elif isinstance(action, RemoveCopy):
-            _remove_copy(regions(action.region), action, policy, log)
-            copies.pop(action.region, None)
-            described.pop(action.region, None)
-    return copies
+    ec2 = regions(action.region).ec2
+    if isinstance(action, TagSnapshots):
+        tag_snapshots(ec2, snapshot_ids, action.tags, old_tags=action.old_tags)
+    elif isinstance(action, SetDeprecation):
+        set_deprecation(ec2, image_id_in(action.region), action.at)
+    elif isinstance(action, SetProtection):
+        image = image_in(action.region)
+        if image is not None:
+            set_protection(ec2, image, action.wanted)
+    elif isinstance(action, SetSharing):
+        image = image_in(action.region) if action.old.accounts or action.new.accounts else None
+        snapshots = mapped_snapshot_ids(image) if image else []
+        set_sharing(ec2, image_id_in(action.region), snapshots, action.old, action.new)
+    elif isinstance(action, CopyTo):
+        assert making is not None
+        copied = start_copy(ec2, making[1])
+        copies[action.region] = copied  # known before the wait, so a failure can remove it
+        wait_for_image(ec2, copied, pacing=pacing or Pacing(), log=log)
+        log(f"copied {source.image['ImageId']} to {action.region} as {copied}")
+    elif isinstance(action, RemoveCopy):
+        _remove_copy(regions(action.region), action, policy, log)
+        copies.pop(action.region, None)
+        described.pop(action.region, None)
+
+
+def _copy_failed(
+    ec2: Any,
+    region: str,
+    req: CopyRequest,
+    copy_id: str | None,
+    exc: BaseException,
+    log: Log,
+) -> CopyFailedError:
+    """Remove what the failed copy made in ``region``; the error that says so."""
+    reason, code = _failure_reason(ec2, copy_id, exc)
+    log(f"copy of {req.source_image_id} to {region} failed ({reason}); removing it there")
+    left = discard_copy(ec2, req, copy_id)
+    return CopyFailedError(
+        region, req.source_image_id, reason, code=code, copy_id=copy_id or "", left=left
+    )
+
+
+def _failure_reason(ec2: Any, copy_id: str | None, exc: BaseException) -> tuple[str, str]:
+    """What went wrong, and AWS's code for it ("" when it gave none)."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or "")
+        return f"{exc.operation_name} refused ({code}: {error.get('Message', '')})", code
+    if isinstance(exc, WaitFailedError) and copy_id:
+        image = describe_image(ec2, copy_id) or {}
+        why = image.get("StateReason") or {}
+        code = str(why.get("Code") or "")
+        state = image.get("State") or exc.state
+        said = f" ({code}: {why.get('Message', '')})" if code else ""
+        return f"the copy {copy_id} went {state}{said}", code
+    if isinstance(exc, WaitTimeoutError):
+        return f"the copy {copy_id} was still {exc.state} after {exc.elapsed_s:.0f}s", ""
+    return str(exc), ""
 
 
 def _remove_copy(where: Region, action: RemoveCopy, policy: UsePolicy, log: Log) -> None:

@@ -5,7 +5,7 @@ wanted (``old``; None on create), the one the new inputs want (``new``) and the 
 image as AWS describes it (None at preview, when nothing is read), it lists the actions
 in the order they are carried out:
 
-1. the home image: snapshot tags, deprecation, deregistration protection, sharing;
+1. the home image: snapshot tags, deprecation, sharing, deregistration protection;
 2. each copy already made: the same three settled, or removed when its region left
    ``copy_to_regions`` or its KMS key changed (the removal keeps a copy in use);
 3. each new copy region: copy, then the same three on the copy.
@@ -190,12 +190,14 @@ def _settle(
     actions: list[Action] = []
     if new.deprecate_after_days != base.deprecate_after_days:
         actions.append(SetDeprecation(region, new.deprecate_at))
-    # Lifting protection is Bakery's to do only where Bakery turned it on.
+    if new.sharing != base.sharing:
+        actions.append(SetSharing(region, base.sharing, new.sharing))
+    # Protection last: a new copy that fails before it can still be deregistered (with
+    # a cooldown, protection holds 24 hours after it is lifted). Lifting protection is
+    # Bakery's to do only where Bakery turned it on.
     lift_ok = new.protection.enabled or _bakery_protected(image, base)
     if new.protection != base.protection and lift_ok:
         actions.append(SetProtection(region, new.protection))
-    if new.sharing != base.sharing:
-        actions.append(SetSharing(region, base.sharing, new.sharing))
     return actions
 
 

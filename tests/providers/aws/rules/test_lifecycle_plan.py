@@ -160,10 +160,11 @@ def test_describe_plan_says_each_action() -> None:
 
     lines = describe_plan(plan_lifecycle(BASE, new, _image()))
 
+    # Protection after sharing: a copy that fails to share can still be removed.
     assert lines == [
-        "protect the image from deregistration with a 24-hour cooldown",
         "share the image with 111122223333, arn:aws:organizations::1:o/o-1",
+        "protect the image from deregistration with a 24-hour cooldown",
         "copy the image to eu-west-1 encrypted with alias/k",
-        "protect the copy in eu-west-1 from deregistration with a 24-hour cooldown",
         "share the copy in eu-west-1 with 111122223333, arn:aws:organizations::1:o/o-1",
+        "protect the copy in eu-west-1 from deregistration with a 24-hour cooldown",
     ]
