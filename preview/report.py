@@ -25,12 +25,14 @@ from typing import Any
 
 from providers.aws.errors import LineageUnreadableError
 from providers.aws.images.lineage import LineageImage, ReleasePlan, release_plan
+from providers.aws.rules.bake_plan import PATCH_STATE
 from providers.aws.rules.lifecycle_plan import (
     copies_made,
     describe_plan,
     plan_lifecycle,
     update_lifecycles,
 )
+from providers.aws.rules.patch_state import from_fingerprint
 from providers.aws.rules.rollout import RefreshPreferences, RolloutEstimate, estimate_rollout
 
 BAKED_IMAGE = "pulumi-python:dynamic/bakery:BakedImage"
@@ -207,7 +209,7 @@ def _bake(step: Mapping[str, Any], name: str, lookup: LineageLookup | None) -> B
         op=op,
         instance_id=str(inputs.get("instance_id", "?")),
         consistency=_consistency(inputs),
-        changes=changed_inputs(old_in, new_in) if old_in and new_in else (),
+        changes=_bake_changes(old_in, old_out, new_in) if old_in and new_in else (),
         old_image_id=(old_out.get("image_id") or old.get("id")) if old else None,
         old_snapshot_count=len(old_out.get("snapshot_ids") or ()),
         last_downtime_s=float(downtime) if isinstance(downtime, int | float) else None,
@@ -219,6 +221,27 @@ def _bake(step: Mapping[str, Any], name: str, lookup: LineageLookup | None) -> B
     if op not in ("replace", "delete") or not bake.old_image_id:
         return bake
     return _with_release(bake, inputs, lookup)
+
+
+def _bake_changes(
+    old_in: Mapping[str, Any], old_out: Mapping[str, Any], new_in: Mapping[str, Any]
+) -> tuple[Change, ...]:
+    """The changed inputs, and the golden instance's patch state when ``rebake_on:
+    [patch_state]`` re-bakes on it (kept in ``__patch_state``, shown as its summary)."""
+    changes = changed_inputs(old_in, new_in)
+    old = old_out.get(PATCH_STATE) or old_in.get(PATCH_STATE)
+    new = new_in.get(PATCH_STATE)
+    if not old or not new or old == new:
+        return changes
+    before, after = from_fingerprint(str(old)), from_fingerprint(str(new))
+    return (
+        Change(
+            "patch state",
+            before.summary() if before else old,
+            after.summary() if after else new,
+        ),
+        *changes,
+    )
 
 
 def _update_actions(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from preview.report import changed_inputs
 
 
@@ -57,3 +59,26 @@ def test_update_with_values_unknown_until_apply_lists_no_actions() -> None:
     report = read_preview(_update_document(share_with_accounts=UNKNOWN), lineage_lookup=None)
 
     assert report.bakes[0].actions == ()
+
+
+def test_rebake_on_patch_state_names_old_and_new_state_as_the_reason() -> None:
+    """``rebake_on: [patch_state]``: the reason is the patch state, not "the bake id"."""
+    from preview.markdown import render
+    from preview.report import read_preview
+    from providers.aws.rules.bake_plan import PATCH_STATE
+    from providers.aws.rules.patch_state import PatchState
+
+    old_state = PatchState(installed=12, operation="Scan", operation_end="2026-12-01T02:00:00Z")
+    new_state = PatchState(installed=19, operation="Install", operation_end="2026-12-04T03:10:00Z")
+    document = _update_document(**{PATCH_STATE: new_state.fingerprint()})
+    step: Any = document["steps"][0]
+    step["op"] = "replace"
+    step["oldState"]["outputs"][PATCH_STATE] = old_state.fingerprint()
+
+    report = read_preview(document, lineage_lookup=None)
+
+    (change,) = report.bakes[0].changes
+    assert change.key == "patch state"
+    assert change.old == "12 installed (Scan, 2026-12-01 02:00 UTC)"
+    assert change.new == "19 installed (Install, 2026-12-04 03:10 UTC)"
+    assert "`patch state: 12 installed (Scan" in render(report)
