@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from providers.aws.bake.commands import agent_online, document_problem
+from providers.aws.bake.cycle_preflight import step_notes, sysprep_problems, verify_problems
 from providers.aws.bake.patch_state import describe_change, from_fingerprint, read_patch_state
-from providers.aws.bake.verify import verify_problems
 from providers.aws.clients import Clients
 from providers.aws.errors import InvalidInputError
 from providers.aws.rules import bake_steps
@@ -95,14 +95,19 @@ def rebake_reason(olds: Mapping[str, Any], news: Mapping[str, Any]) -> str | Non
     return describe_change(str(old), state) if state is not None else "patch state changed"
 
 
-def check_aws(reads: Clients, inputs: Mapping[str, Any]) -> Problems:
+def check_aws(reads: Clients, inputs: Mapping[str, Any]) -> tuple[Problems, list[str]]:
     """Pre-flight of the steps asked for, read-only: the instance's SSM agent is online,
-    own documents exist, the verify subnet, groups and type can launch."""
+    own documents exist, no Sysprep on a Windows golden instance, the verify subnet,
+    groups and type can launch. Returns the problems and the plan lines."""
     problems: Problems = []
     specs = request_specs(inputs)
+    instance_id = inputs["instance_id"]
+    notes = step_notes(
+        instance_id, specs["patch"], specs["prepare"], specs["restore"], specs["verify"], ""
+    )
     if any(specs[name] for name in _COMMAND_STEPS):
         ssm = reads.client("ssm")
-        instance_id = inputs["instance_id"]
+        problems += sysprep_problems(reads.ec2, instance_id, specs["prepare"])
         if not agent_online(ssm, instance_id):
             field = next(name for name in _COMMAND_STEPS if specs[name])
             problems.append(
@@ -123,7 +128,7 @@ def check_aws(reads: Clients, inputs: Mapping[str, Any]) -> Problems:
     verify = specs["verify"]
     if verify is not None:
         problems += verify_problems(reads.ec2, verify)
-    return problems
+    return problems, notes
 
 
 def recorded_patch_state(clients: Clients, props: Mapping[str, Any]) -> dict[str, Any]:

@@ -275,13 +275,14 @@ class BakedImageProvider(ResourceProvider):
                     allow_instance_store_loss=bool(inputs.get("allow_instance_store_loss")),
                 ),
             )
-            problems = bake_cycle.check_aws(reads, inputs)
+            problems, step_notes = bake_cycle.check_aws(reads, inputs)
         except AWS_CALL_ERRORS as exc:
             return [aws_problem(exc, ec2, inputs.get("endpoint_url"))]
         for note in report.notes:
             _log(inputs, note)
         if not report.problems and not problems:
-            _log(inputs, report.plan)
+            for line in (report.plan, *step_notes):
+                _log(inputs, line)
         return list(report.problems) + problems
 
     @staticmethod

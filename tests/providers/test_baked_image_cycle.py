@@ -187,3 +187,61 @@ def test_a_stack_without_the_cycle_checks_and_diffs_as_before(
     assert not provider.diff("ami", olds, again.inputs).changes
     assert not any(op.startswith("ssm") or "Command" in op for op in recorded.ops())
     assert PATCH_STATE not in again.inputs
+
+
+def test_check_says_what_each_step_will_do(
+    golden: str, capsys: pytest.CaptureFixture[str], ec2: Any
+) -> None:
+    subnet = ec2.describe_instances(InstanceIds=[golden])["Reservations"][0]["Instances"][0][
+        "SubnetId"
+    ]
+    news = _news(
+        golden,
+        patch={"operation": "install"},
+        prepare={"commands": ["a", "b", "c"]},
+        verify={"subnet_id": subnet, "instance_type": "t3.micro"},
+    )
+
+    result = BakedImageProvider().check({}, news)
+
+    assert not result.failures, result.failures
+    said = capsys.readouterr().err
+    assert f"will patch {golden} (AWS-RunPatchBaseline Install, reboot if needed)" in said
+    assert "will run 3 prepare command(s) (AWS-RunShellScript)" in said
+    assert f"will verify on a t3.micro in {subnet}" in said
+
+
+def test_check_sysprep_prepare_on_a_windows_golden_instance_is_refused(
+    ec2: Any, recorded: CallRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    windows = seed_golden_instance(ec2, make_client("kms", region=REGION), name="win")
+    ssm_commands.register_agent(windows)
+    real = ec2.describe_instances
+
+    def as_windows(**kwargs: Any) -> Any:  # moto reports no PlatformDetails for Windows
+        found = real(**kwargs)
+        for reservation in found["Reservations"]:
+            for instance in reservation["Instances"]:
+                instance["PlatformDetails"] = "Windows"
+        return found
+
+    from providers.aws.bake import cycle_preflight
+
+    monkeypatch.setattr(
+        cycle_preflight,
+        "_describe",
+        lambda client, instance_id: as_windows(InstanceIds=[instance_id]),
+    )
+    news = _news(
+        windows,
+        prepare={
+            "document": "AWS-RunPowerShellScript",
+            "commands": ["& $env:ProgramFiles\\Amazon\\EC2Launch\\ec2launch.exe sysprep"],
+        },
+    )
+
+    result = BakedImageProvider().check({}, news)
+
+    reason = _failures(result)["prepare"]
+    assert "Sysprep would generalize the golden instance" in reason
+    assert "EC2 Image Builder" in reason

@@ -21,7 +21,7 @@ id and ``bakery:verify-of`` = image id, so ``terminate_test_instances`` finds wh
 interrupted run left behind (at the start of a resumed run, on a failed run, on delete).
 
 AWS calls: ec2 RunInstances, DescribeInstances, DescribeInstanceStatus,
-TerminateInstances, CreateTags, DeleteTags; at check (``verify_problems``)
+TerminateInstances, CreateTags, DeleteTags; at check (``cycle_preflight.verify_problems``)
 DescribeSubnets, DescribeSecurityGroups, DescribeInstanceTypes.
 """
 
@@ -38,7 +38,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from providers.aws import tags
-from providers.aws.errors import InvalidInputError, WaitError, WaitFailedError
+from providers.aws.errors import WaitError, WaitFailedError
 from providers.aws.images.amis import tag_image, untag_image
 from providers.aws.rules.bake_steps import VerifySpec
 from providers.aws.wait_table import WAITS
@@ -325,70 +325,3 @@ def mark_verified(
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code") or "")
-
-
-def verify_problems(ec2: Any, spec: VerifySpec, field: str = "verify") -> list[InvalidInputError]:
-    """What would make the verify's RunInstances fail, found at check with reads.
-
-    The subnet exists; the security groups exist and are in the subnet's VPC (RunInstances
-    refuses groups of another VPC: EC2 API reference, "Error codes", InvalidParameter);
-    the instance type exists in the region. Each problem names the field and the fix.
-
-    AWS calls: DescribeSubnets, DescribeSecurityGroups, DescribeInstanceTypes.
-    """
-    problems: list[InvalidInputError] = []
-    vpc: str | None = None
-    try:
-        subnets = ec2.describe_subnets(SubnetIds=[spec.subnet_id])["Subnets"]
-        vpc = str(subnets[0]["VpcId"]) if subnets else None
-    except ClientError as exc:
-        if not _code(exc).startswith("InvalidSubnetID."):
-            raise
-    if vpc is None:
-        problems.append(
-            InvalidInputError(
-                f"{field}.subnet_id",
-                spec.subnet_id,
-                "no such subnet in this region; name a subnet of the region the image is "
-                "baked in (aws ec2 describe-subnets)",
-            )
-        )
-    if spec.security_group_ids:
-        wanted = list(spec.security_group_ids)
-        found = ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": wanted}])
-        vpc_of = {g["GroupId"]: g.get("VpcId") for g in found["SecurityGroups"]}
-        missing = [g for g in wanted if g not in vpc_of]
-        if missing:
-            problems.append(
-                InvalidInputError(
-                    f"{field}.security_group_ids",
-                    missing,
-                    "no such security group(s) in this region; name groups of the subnet's VPC",
-                )
-            )
-        elsewhere = [g for g in wanted if g in vpc_of and vpc and vpc_of[g] != vpc]
-        if elsewhere:
-            problems.append(
-                InvalidInputError(
-                    f"{field}.security_group_ids",
-                    elsewhere,
-                    f"in another VPC than subnet {spec.subnet_id} ({vpc}); name groups of "
-                    f"{vpc}: EC2 refuses to launch with a group of another VPC",
-                )
-            )
-    if spec.instance_type:
-        try:
-            ec2.describe_instance_types(InstanceTypes=[spec.instance_type])
-        except ClientError as exc:
-            if _code(exc) not in ("InvalidInstanceType", "InvalidParameterValue"):
-                raise
-            problems.append(
-                InvalidInputError(
-                    f"{field}.instance_type",
-                    spec.instance_type,
-                    "EC2 offers no such instance type in this region; name one that "
-                    "`aws ec2 describe-instance-types` lists, or leave it unset for the "
-                    "golden instance's type",
-                )
-            )
-    return problems

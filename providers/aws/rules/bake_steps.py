@@ -249,6 +249,17 @@ def verify_of(value: Any, field: str = "verify") -> tuple[VerifySpec | None, Pro
         problems.append(_problem(f"{field}.associate_public_ip", public, "expected true or false"))
     command, bad = command_of(raw.get("command"), f"{field}.command")
     problems += bad
+    if command is not None and profile is None:
+        # A new instance's SSM Agent registers only with an instance profile that allows
+        # Systems Manager (Systems Manager User Guide, "Configure instance permissions").
+        problems.append(
+            _problem(
+                f"{field}.instance_profile",
+                None,
+                "required with verify.command: the test instance's SSM Agent needs an "
+                "instance profile that allows Systems Manager (AmazonSSMManagedInstanceCore)",
+            )
+        )
     timeout, bad = _seconds(raw.get("timeout_s", 900.0), f"{field}.timeout_s", 60.0, 7200.0)
     problems += bad
     if problems:

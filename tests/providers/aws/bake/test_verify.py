@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from providers.aws import tags
 from providers.aws.bake import verify
+from providers.aws.bake.cycle_preflight import verify_problems
 from providers.aws.bake.verify import (
     MAX_TOKEN,
     VerifyResult,
@@ -24,7 +25,6 @@ from providers.aws.bake.verify import (
     mark_verified,
     terminate_test_instances,
     verify_image,
-    verify_problems,
 )
 from providers.aws.errors import VerifyFailedError
 from providers.aws.rules.bake_steps import VerifySpec

@@ -83,7 +83,11 @@ def test_bad_command_fields_are_named(value: Any, field: str) -> None:
 
 def test_verify_needs_a_subnet_and_judges_its_command() -> None:
     spec, problems = verify_of(
-        {"subnet_id": SUBNET, "command": {"commands": ["systemctl is-system-running"]}}
+        {
+            "subnet_id": SUBNET,
+            "instance_profile": "bakery-verify",
+            "command": {"commands": ["systemctl is-system-running"]},
+        }
     )
     assert problems == [] and spec is not None
     assert spec.command == CommandSpec(("systemctl is-system-running",))
@@ -111,3 +115,9 @@ def test_rebake_on_knows_patch_state_only() -> None:
     assert rebake_on_of(["patch_state", "patch_state"]) == (("patch_state",), [])
     assert [p.field for p in rebake_on_of(["kernel"])[1]] == ["rebake_on"]
     assert [p.field for p in rebake_on_of("patch_state")[1]] == ["rebake_on"]
+
+
+def test_verify_command_needs_an_instance_profile_for_the_agent() -> None:
+    _, problems = verify_of({"subnet_id": SUBNET, "command": {"commands": ["true"]}})
+    assert [p.field for p in problems] == ["verify.instance_profile"]
+    assert "AmazonSSMManagedInstanceCore" in str(problems[0])
