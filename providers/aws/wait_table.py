@@ -296,11 +296,17 @@ def _ping_status(response: Any) -> Observation:
 
 WAITS["command_done"] = Waiter(
     "Success",
-    WaitSpec(1 * HOUR, first_delay_s=3.0, max_delay_s=20.0, jitter=0.2),
+    WaitSpec(1 * HOUR, first_delay_s=5.0, max_delay_s=20.0, jitter=0.2),
     Acceptors(_states("Success"), _states(*COMMAND_FAILED)),
     _command_invocation,
     _invocation_status,
     {"InvocationDoesNotExist": Outcome.RETRY},
+)
+# AWS-RunPatchBaseline takes minutes to an hour while the instance serves (the bake holds
+# nothing yet), so a late look only lengthens the bake: few looks, up to 5 minutes apart.
+WAITS["patch_done"] = replace(
+    WAITS["command_done"],
+    spec=WaitSpec(4 * HOUR, first_delay_s=90.0, max_delay_s=300.0, jitter=0.2),
 )
 # The agent pings Systems Manager every few minutes at most; after a reboot it reports in
 # once the OS is up (PingStatus Online | ConnectionLost | Inactive: SSM API reference,
@@ -351,7 +357,7 @@ def _status_checks(response: Any) -> Observation:
 
 WAITS["instance_status_ok"] = Waiter(
     "status checks ok",
-    WaitSpec(15 * MINUTE, first_delay_s=15.0, max_delay_s=30.0, settle_s=30.0, jitter=0.2),
+    WaitSpec(15 * MINUTE, first_delay_s=15.0, max_delay_s=30.0, settle_s=60.0, jitter=0.2),
     Acceptors(frozenset({"ok"}), frozenset({"impaired", "gone"})),
     _instance_status,
     _status_checks,

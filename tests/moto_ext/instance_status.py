@@ -13,7 +13,9 @@ https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceStatusDetails
 This model: each running instance answers ``initializing`` for its first
 ``INITIALIZING_LOOKS`` DescribeInstanceStatus looks, then ``ok``; an instance of an image
 given to ``impair_image`` answers ``impaired`` for the check named (reachability
-``failed``, with ``ImpairedSince``) instead of ``ok``. Tests set both.
+``failed``, with ``ImpairedSince``) instead of ``ok``. Tests set both. With
+tests/moto_ext/latency.py installed, the checks initialize for ``boot_s`` of its clock
+from the first look instead (benchmarks).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.ec2.responses.instances import InstanceResponse
 
-from tests.moto_ext import nesting
+from tests.moto_ext import latency, nesting
 
 INITIALIZING_LOOKS = 2
 # image id -> the check its instances fail: "instance" or "system".
@@ -32,6 +34,8 @@ _impaired: dict[str, str] = {}
 # instance id -> looks at its status so far.
 _looks: dict[str, int] = {}
 _original: dict[str, Any] = {}
+# instance id -> clock time of its first look while running (latency.py installed).
+_first_look: dict[str, float] = {}
 
 
 def impair_image(image_id: str, check: str = "instance") -> None:
@@ -69,7 +73,14 @@ def _status_of(instance: Any) -> dict[str, Any]:
     _looks[instance.id] = _looks.get(instance.id, 0) + 1
     checks = {"system": "ok", "instance": "ok"}
     since = None
-    if _looks[instance.id] <= INITIALIZING_LOOKS:
+    timing = latency.timed()
+    if timing is not None:  # checks take boot_s of (virtual) time from the first look
+        lat, clock = timing
+        first = _first_look.setdefault(instance.id, clock())
+        initializing = clock() - first < lat.boot_s
+    else:
+        initializing = _looks[instance.id] <= INITIALIZING_LOOKS
+    if initializing:
         checks = {"system": "initializing", "instance": "initializing"}
     elif instance.image_id in _impaired:
         checks[_impaired[instance.image_id]] = "impaired"
@@ -100,6 +111,7 @@ def uninstall() -> None:
     InstanceResponse.describe_instance_status = _original.pop("describe")  # type: ignore[method-assign]
     _impaired.clear()
     _looks.clear()
+    _first_look.clear()
 
 
 # Patch moto for the duration of the block (in-process or ThreadedMotoServer); nests.

@@ -8,6 +8,9 @@ bake has no "middle". With this installed, against a clock of the caller's choic
 - StartInstances: ``pending`` for ``start_s``, then ``running``;
 - a new snapshot: ``pending`` (progress rising) for ``snapshot_s``, then ``completed``;
 - a new image: ``pending`` for ``image_s``, then ``available``;
+- Run Command and status checks (ssm_commands.py, instance_status.py read ``timed``):
+  a patch takes ``patch_s``, another command ``command_s``, a new instance's status
+  checks ``boot_s`` from its first look while running;
 - CreateImage (faithful_images.py calls ``image_created``): its snapshots start at
   once and take ``snapshot_s``; the image is ``pending`` until they are completed and
   ``image_s`` more (AWS makes an image available only once its snapshots are
@@ -24,7 +27,7 @@ import copy
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from moto.ec2.models.amis import Ami
@@ -43,20 +46,30 @@ class Latency:
     snapshot_s: float = 600.0
     image_s: float = 300.0
     reboot_s: float = 45.0
+    # Run Command (tests/moto_ext/ssm_commands.py): an AWS-RunPatchBaseline Install,
+    # and any other command, from SendCommand to its end; a new instance's status
+    # checks (instance_status.py) from running to ``ok``.
+    patch_s: float = 600.0
+    command_s: float = 30.0
+    boot_s: float = 90.0
 
     def scaled(self, factor: float) -> Latency:
         return Latency(
-            self.stop_s * factor,
-            self.start_s * factor,
-            self.snapshot_s * factor,
-            self.image_s * factor,
-            self.reboot_s * factor,
+            *(getattr(self, f.name) * factor for f in fields(self))  # every duration
         )
 
 
 _settings: dict[str, Any] = {"clock": time.monotonic, "latency": Latency(), "installed": False}
 # (instance id, seconds of reboot) of each CreateImage with a reboot, for benchmarks.
 rebooted: list[tuple[str, float]] = []
+
+
+def timed() -> tuple[Latency, Clock] | None:
+    """The latency and clock when installed: other models (SSM commands, status
+    checks) time their transitions by them too."""
+    if not _settings["installed"]:
+        return None
+    return _settings["latency"], _settings["clock"]
 
 
 def image_created(ami: Any, snapshots: list[Any], *, reboot: bool) -> None:

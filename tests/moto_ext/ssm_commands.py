@@ -31,6 +31,9 @@ own documents. Here, as on AWS:
   AWS-RunPowerShellScript, AWS-RunPatchBaseline).
   https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeDocument.html
 
+With tests/moto_ext/latency.py installed, a command runs for its time instead (a patch
+``patch_s``, any other ``command_s`` on the latency clock), for benchmarks.
+
 The scripted world is process-wide (in-process moto and the threaded server alike) and
 cleared whenever the extension is installed or removed.
 """
@@ -47,7 +50,7 @@ from moto.ssm.exceptions import InvalidDocument
 from moto.ssm.models import SimpleSystemManagerBackend
 from moto.ssm.responses import SimpleSystemManagerResponse
 
-from tests.moto_ext import nesting
+from tests.moto_ext import latency, nesting
 
 AWS_DOCUMENTS = {
     "AWS-RunShellScript": "Linux",
@@ -94,6 +97,9 @@ class _Run:
     parameters: dict[str, list[str]]
     looks: int = 0
     ended: bool = False
+    # With latency.py installed: when it was sent and how long it runs (clock time).
+    sent_at: float | None = None
+    duration_s: float = 0.0
 
 
 @dataclass
@@ -205,7 +211,13 @@ def _send_command(self: SimpleSystemManagerResponse) -> Any:
     parameters = dict(self._get_param("Parameters", {}) or {})
     for instance_id in instance_ids:
         scripted = _world.scripts.get((instance_id, document), Script())
-        _world.runs[(command["CommandId"], instance_id)] = _Run(scripted, document, parameters)
+        run = _Run(scripted, document, parameters)
+        timing = latency.timed()
+        if timing is not None:  # the command takes (virtual) time, not looks
+            lat, clock = timing
+            run.sent_at = clock()
+            run.duration_s = lat.patch_s if document == "AWS-RunPatchBaseline" else lat.command_s
+        _world.runs[(command["CommandId"], instance_id)] = run
     return result
 
 
@@ -216,11 +228,16 @@ def _get_command_invocation(self: SimpleSystemManagerResponse) -> Any:
         return _original_invocation(self)
     run.looks += 1
     look = run.looks - 1 - run.script.unseen_looks
-    if look < 0:
+    timing = latency.timed()
+    if run.sent_at is not None and timing is not None:
+        running = timing[1]() - run.sent_at < run.duration_s
+        status = "InProgress" if running else run.script.status
+    elif look < 0:
         raise _client_error("InvocationDoesNotExist", "")
+    else:
+        status = run.script.status_at(look)
     result = _original_invocation(self)
     invocation = dict(result.result)  # type: ignore[call-overload]
-    status = run.script.status_at(look)
     terminal = status not in ("Pending", "InProgress")
     details = status
     if terminal:

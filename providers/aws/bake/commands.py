@@ -281,7 +281,7 @@ def _wait(
     log: Log,
 ) -> Mapping[str, Any]:
     """Wait for the invocation to end; the last GetCommandInvocation response."""
-    waiter = WAITS["command_done"]
+    waiter = WAITS["patch_done" if isinstance(spec, PatchSpec) else "command_done"]
     seen: dict[str, Mapping[str, Any]] = {}
     read = waiter.read
     assert read is not None
