@@ -15,8 +15,7 @@ applies to imaging a golden instance, so no opt-in is kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -30,6 +29,7 @@ from providers.aws.bake.request import (
 )
 from providers.aws.bake.source_instance import inspect_instance
 from providers.aws.bake.steps import BakeRun
+from providers.aws.callbacks import Log, Now
 from providers.aws.errors import AwsCallError, ImageNameTakenError, InvalidInputError
 from providers.aws.images.amis import describe_image, image_snapshot_ids, tag_image, untag_image
 from providers.aws.rules.bake_plan import bake_id_for
@@ -44,9 +44,6 @@ __all__ = [
     "describe_baked_image",
     "update_baked_image",
 ]
-
-Log = Callable[[str], None]
-Now = Callable[[], datetime]
 
 
 def _quiet(_: str) -> None:

@@ -45,13 +45,14 @@ running (or starting) instance; a stopped instance is imaged as it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from providers.aws import tags
 from providers.aws.bake.instance_hold import Note, note_of
+from providers.aws.callbacks import Log, Now
 from providers.aws.errors import (
     InstanceHazardError,
     InstanceHeldError,
@@ -59,9 +60,6 @@ from providers.aws.errors import (
 )
 from providers.aws.wait_table import WAITS
 from providers.aws.waits import Pacing, WaitSpec, wait_for
-
-Log = Callable[[str], None]
-Now = Callable[[], datetime]
 
 # States in which a "stop" bake would call StopInstances.
 _WILL_STOP_STATES = frozenset({"running", "pending"})

@@ -19,13 +19,13 @@ command to run. Who holds the instance during a bake (the stop note) is
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from providers.aws import tags
+from providers.aws.callbacks import Log
 from providers.aws.errors import (
     BakeryError,
     InstanceNotRestoredError,
@@ -34,8 +34,6 @@ from providers.aws.errors import (
 )
 from providers.aws.wait_table import START_RETRY, WAITS
 from providers.aws.waits import THROTTLED, Outcome, Pacing, WaitSpec, poll_until, wait_for
-
-Log = Callable[[str], None]
 
 # States an instance passes through on its own; wait them out before deciding.
 TRANSIENT_STATES = frozenset({"pending", "stopping"})

@@ -30,11 +30,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from providers.aws import tags as tag_keys
+from providers.aws.callbacks import Log
 from providers.aws.errors import GroupUnhealthyError, WaitFailedError, WaitTimeoutError
 from providers.aws.wait_table import WAITS
 from providers.aws.waits import Outcome, Pacing, WaitSpec, wait_for
 
-Log = Callable[[str], None]
 DEFAULT_FIX = "fix the image or the health check settings and run `pulumi up` again"
 
 

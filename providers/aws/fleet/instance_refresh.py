@@ -24,13 +24,14 @@ supported without a desired configuration or with ``$Latest``/``$Default``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from providers.aws.callbacks import Log
 from providers.aws.errors import (
     RefreshTimeoutError,
     RolloutError,
@@ -65,8 +66,6 @@ __all__ = [
     "start_instance_refresh",
     "wait_for_refresh",
 ]
-
-Log = Callable[[str], None]
 
 
 # InstanceRefreshStatus values (botocore autoscaling service-2.json) that can still change.
