@@ -30,6 +30,7 @@ from providers.aws.bake.baked_image import (
     bake_image,
     check_bake,
     describe_baked_image,
+    find_instance,
     update_baked_image,
 )
 from providers.aws.bake.preflight import PreflightRequest, preflight_bake
@@ -246,7 +247,8 @@ class BakedImageProvider(ResourceProvider):
         line says what it will do to the instance (``will stop i-…``)."""
         ec2 = reads.ec2
         try:
-            problems = check_bake(ec2, _request(inputs))
+            instance = find_instance(ec2, inputs["instance_id"])  # read once, for both
+            problems = check_bake(ec2, _request(inputs), instance=instance)
             if problems:
                 return problems
             report = preflight_bake(
@@ -258,6 +260,7 @@ class BakedImageProvider(ResourceProvider):
                     consistency=consistency_of(inputs),
                     allow_instance_store_loss=bool(inputs.get("allow_instance_store_loss")),
                 ),
+                instance=instance,
             )
         except AWS_CALL_ERRORS as exc:
             return [aws_problem(exc, ec2, inputs.get("endpoint_url"))]

@@ -111,6 +111,23 @@ def test_check_says_what_the_bake_will_do_to_the_instance(
     assert f"will reboot {golden} (consistency: reboot)" in reboot
 
 
+def test_check_bake_and_preflight_describe_the_instance_once(
+    golden: str, recorded: CallRecorder
+) -> None:
+    result = BakedImageProvider().check({}, _news(golden))
+
+    assert not result.failures
+    assert recorded.counts()["DescribeInstances"] == 1, recorded.ops()
+    assert "DescribeInstanceTypes" in recorded.ops()  # the preflight ran on that one read
+
+
+def test_check_nonexistent_instance_describes_it_once(ec2: Any, recorded: CallRecorder) -> None:
+    result = BakedImageProvider().check({}, _news("i-0123456789abcdef0"))
+
+    assert [f.property for f in result.failures] == ["instance_id"]
+    assert recorded.counts()["DescribeInstances"] == 1, recorded.ops()
+
+
 def test_check_without_a_bake_says_nothing_and_reads_nothing(
     golden: str, recorded: CallRecorder, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -27,7 +27,7 @@ from providers.aws.bake.request import (
     describe_baked_image,
     own_image,
 )
-from providers.aws.bake.source_instance import inspect_instance
+from providers.aws.bake.source_instance import find_instance, inspect_instance, no_such_instance
 from providers.aws.bake.steps import BakeRun
 from providers.aws.callbacks import Log, Now
 from providers.aws.errors import AwsCallError, ImageNameTakenError, InvalidInputError
@@ -42,6 +42,7 @@ __all__ = [
     "bake_image",
     "check_bake",
     "describe_baked_image",
+    "find_instance",
     "update_baked_image",
 ]
 
@@ -50,14 +51,22 @@ def _quiet(_: str) -> None:
     pass
 
 
-def check_bake(ec2: Any, req: BakeRequest) -> list[InvalidInputError]:
+def check_bake(
+    ec2: Any, req: BakeRequest, *, instance: Mapping[str, Any] | None
+) -> list[InvalidInputError]:
     """Read-only checks against AWS for ``check``/preview: nothing is changed.
 
-    AWS calls: DescribeInstances, DescribeImages.
+    Args:
+        instance: the instance as ``find_instance`` read it (None: the region has none of
+            that id); check reads it once for this and ``preflight_bake``.
+
+    AWS calls: DescribeImages.
     """
     problems: list[InvalidInputError] = []
     try:
-        inspect_instance(ec2, req.instance_id)
+        if instance is None:
+            raise no_such_instance(ec2, req.instance_id)
+        inspect_instance(ec2, req.instance_id, instance=instance)
     except InvalidInputError as exc:
         problems.append(exc)
     try:
