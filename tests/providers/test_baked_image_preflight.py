@@ -13,19 +13,13 @@ from providers.baked_image import BakedImageProvider
 from tests.conftest import REGION, closed_endpoint
 from tests.moto_ext.golden import seed_golden_instance
 from tests.providers.aws.bake.test_preflight import HAZARDS, hazardous_instance
+from tests.providers.props import news_builder
 from tests.recording import CallRecorder, record_clients, wrap_clients
 
 LINEAGE = "bakery/test/golden"
 
 
-def _news(instance_id: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "instance_id": instance_id,
-        "lineage": LINEAGE,
-        "triggers": ["patch-1"],
-        "region": REGION,
-        **overrides,
-    }
+_news = news_builder(LINEAGE)
 
 
 @pytest.fixture
