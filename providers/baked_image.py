@@ -30,6 +30,7 @@ from providers.aws.bake.baked_image import (
     bake_image,
     check_bake,
     describe_baked_image,
+    find_instance,
     update_baked_image,
 )
 from providers.aws.bake.preflight import PreflightRequest, preflight_bake
@@ -262,7 +263,8 @@ class BakedImageProvider(ResourceProvider):
         line says what it will do to the instance (``will stop i-…``)."""
         ec2 = reads.ec2
         try:
-            problems = check_bake(ec2, _request(inputs))
+            instance = find_instance(ec2, inputs["instance_id"])  # read once, for both
+            problems = check_bake(ec2, _request(inputs), instance=instance)
             if problems:
                 return problems
             report = preflight_bake(
@@ -274,6 +276,7 @@ class BakedImageProvider(ResourceProvider):
                     consistency=consistency_of(inputs),
                     allow_instance_store_loss=bool(inputs.get("allow_instance_store_loss")),
                 ),
+                instance=instance,
             )
             problems, step_notes = bake_cycle.check_aws(reads, inputs)
         except AWS_CALL_ERRORS as exc:

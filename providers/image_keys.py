@@ -8,11 +8,12 @@ rule is ``providers/aws/rules/key_policy.py``. Absent inputs (no sharing, no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from providers.aws.bake.baked_image import BakedImageInfo, describe_baked_image
 from providers.aws.bake.reachability import AWS_CALL_ERRORS
+from providers.aws.callbacks import Log
 from providers.aws.clients import Clients
 from providers.aws.errors import InvalidInputError
 from providers.aws.images import key_checks, keys
@@ -20,7 +21,6 @@ from providers.aws.images.amis import describe_image
 from providers.aws.waits import default_pacing
 from providers.dynamic_props import UNKNOWN, same
 
-Log = Callable[[str], None]
 SHARE_KEYS = (*key_checks.SHARE_FIELDS, "reencrypt_with", "copy_to_regions")
 OUTPUT_KEYS = ("kms_key_ids",)
 

@@ -165,3 +165,20 @@ def test_preview_imports_no_pulumi_no_boto3_and_only_the_modules_it_needs() -> N
         for module in _ours(mods):
             allowed = any(module == p or module.startswith(p + ".") for p in PREVIEW_MAY_USE)
             assert allowed, f"preview/{path.name} imports {module}"
+
+
+@pytest.mark.parametrize("folder", ["preview", "providers", "components", "stack_config"])
+def test_product_code_imports_nothing_from_tests(folder: str) -> None:
+    # tests/harness (the moto engine, the recording mocks) is for tests (and bench) only.
+    for path in _files(ROOT / folder):
+        found = {m for m in imports_of(path) if m.split(".")[0] == "tests"}
+        assert not found, f"{path.relative_to(ROOT)} imports {found}"
+
+
+def test_harness_is_tested_and_components_conftest_holds_fixtures_only() -> None:
+    harness = {p.stem for p in (ROOT / "tests" / "harness").glob("*.py")} - {"__init__"}
+    modules = {h for h in harness if not h.startswith("test_")}
+    assert {"moto_engine", "recording_mocks"} <= modules
+    assert {"test_moto_engine", "test_recording_mocks"} <= harness
+    tree = ast.parse((ROOT / "tests" / "components" / "conftest.py").read_text())
+    assert not [n.name for n in tree.body if isinstance(n, ast.ClassDef)]

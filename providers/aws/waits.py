@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from providers.aws.callbacks import Log
 from providers.aws.errors import WaitFailedError, WaitTimeoutError
 
 
@@ -266,7 +267,7 @@ def wait_for(
     resource: str,
     pacing: Pacing,
     spec: WaitSpec | None = None,
-    log: Callable[[str], None] | None = None,
+    log: Log | None = None,
     origin: float | None = None,
 ) -> object:
     """``wait_until`` for a ``wait_table.WAITS`` entry, with ``resource: state (elapsed)`` lines."""
@@ -299,7 +300,7 @@ def poll_until(
     resource: str,
     pacing: Pacing,
     spec: WaitSpec | None = None,
-    log: Callable[[str], None] | None = None,
+    log: Log | None = None,
     origin: float | None = None,
 ) -> object:
     """Wait with the waiter's own describe call and matchers (see ``Waiter.probe``)."""

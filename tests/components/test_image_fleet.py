@@ -20,8 +20,10 @@ from providers.aws.errors import GroupUnhealthyError, ImageFleetArgsError, Refre
 from providers.aws.rules.rollout import RefreshPreferences
 from providers.aws.tags import FLEET as FLEET_TAG
 from providers.baked_image import BakedImage, BakedImageArgs
-from tests.components.conftest import MotoEngine, Network, RecordingMocks, reuse_clients
 from tests.conftest import REGION
+from tests.harness.clients import reuse_clients
+from tests.harness.moto_engine import MotoEngine, Network
+from tests.harness.recording_mocks import RecordingMocks
 from tests.moto_ext import instance_refresh
 from tests.moto_ext.golden import seed_golden_instance
 

@@ -14,8 +14,8 @@ import pytest
 from components import ImageFleet, ImageFleetArgs
 from providers.aws.clients import make_client
 from providers.aws.rules.rollout import RefreshPreferences
-from tests.components.conftest import MotoEngine, Network
 from tests.conftest import REGION
+from tests.harness.moto_engine import MotoEngine, Network
 from tests.moto_ext import asg_health, kms_keys
 
 ROLE = (

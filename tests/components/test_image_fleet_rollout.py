@@ -15,7 +15,7 @@ import pytest
 from components import ImageFleet, ImageFleetArgs
 from providers.aws.errors import GroupUnhealthyError, RefreshFailedError
 from providers.aws.rules.rollout import RefreshPreferences
-from tests.components.conftest import MotoEngine, Network
+from tests.harness.moto_engine import MotoEngine, Network
 from tests.moto_ext import asg_health, instance_refresh
 
 

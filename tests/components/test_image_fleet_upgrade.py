@@ -22,7 +22,8 @@ import pytest
 from components import ImageFleet, ImageFleetArgs
 from providers.aws import tags
 from providers.aws.rules.rollout import RefreshPreferences
-from tests.components.conftest import GROUP, LAUNCH_TEMPLATE, Live, MotoEngine, Network
+from tests.harness.moto_engine import Live, MotoEngine, Network
+from tests.harness.recording_mocks import GROUP, LAUNCH_TEMPLATE
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "fleet" / "previous-main.json"
 PARENT = "bakery:index:ImageFleet"

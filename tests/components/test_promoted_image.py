@@ -1,6 +1,6 @@
 """PromotedImage under Pulumi mocks: the hold on the promoted image, wired and against moto.
 
-The moto-backed engine (tests/components/conftest.py) runs the ImageHold provider for
+The moto-backed engine (tests/harness/moto_engine.py) runs the ImageHold provider for
 real, so each ``up`` shows the tag the source stack's retention reads.
 """
 
@@ -14,8 +14,9 @@ import pytest
 from components.promoted_image import PromotedImage, PromotedImageArgs
 from providers.aws import tags
 from providers.aws.images.hold import hold_key
-from tests.components.conftest import MotoEngine, RecordingMocks, Registration
 from tests.conftest import REGION, plain_image
+from tests.harness.moto_engine import MotoEngine
+from tests.harness.recording_mocks import RecordingMocks, Registration
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 SOURCE = "acme/bakery/staging"

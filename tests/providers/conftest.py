@@ -9,8 +9,8 @@ import pytest
 
 import providers.fleet_base as adapter
 from providers.aws.waits import Pacing
-from tests.components.conftest import reuse_clients
 from tests.conftest import FakeClock
+from tests.harness.clients import reuse_clients
 from tests.moto_ext import instance_refresh
 from tests.providers.aws.conftest import Fleet, make_fleet
 

@@ -13,21 +13,14 @@ from providers.baked_image import UNKNOWN, USER_NAMED, BakedImageProvider
 from tests.conftest import FAKE_ENV, REGION
 from tests.moto_ext.golden import seed_golden_instance
 from tests.providers.host import ProviderHost
+from tests.providers.props import news_builder
 from tests.recording import record_clients
 
 LINEAGE = "bakery/test/golden"
 URN = "urn:pulumi:test::bakery::pulumi-python:dynamic/bakery:BakedImage::golden"
 
 
-def _news(instance_id: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "instance_id": instance_id,
-        "lineage": LINEAGE,
-        "triggers": ["patch-1"],
-        "tags": {"team": "platform"},
-        "region": REGION,
-        **overrides,
-    }
+_news = news_builder(LINEAGE, tags={"team": "platform"})
 
 
 def _check(provider: BakedImageProvider, olds: dict, news: dict) -> tuple[dict, list]:

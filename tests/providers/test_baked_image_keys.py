@@ -18,6 +18,7 @@ from providers.aws.clients import make_client
 from providers.baked_image import BakedImageProvider
 from tests.conftest import REGION
 from tests.moto_ext import kms_keys
+from tests.providers.props import news_builder
 from tests.recording import wrap_clients
 
 OTHER = "444455556666"
@@ -77,15 +78,7 @@ def _key(kms: Any, *shared_with: str) -> str:
     return str(kms.create_key(Policy=policy)["KeyMetadata"]["Arn"])
 
 
-def _news(instance_id: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "instance_id": instance_id,
-        "lineage": LINEAGE,
-        "triggers": ["1"],
-        "region": REGION,
-        "share_with_accounts": [OTHER],
-        **overrides,
-    }
+_news = news_builder(LINEAGE, triggers=["1"], share_with_accounts=[OTHER])
 
 
 def _failures(provider: BakedImageProvider, news: dict[str, Any]) -> dict[str, str]:

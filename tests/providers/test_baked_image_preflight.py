@@ -13,19 +13,13 @@ from providers.baked_image import BakedImageProvider
 from tests.conftest import REGION, closed_endpoint
 from tests.moto_ext.golden import seed_golden_instance
 from tests.providers.aws.bake.test_preflight import HAZARDS, hazardous_instance
+from tests.providers.props import news_builder
 from tests.recording import CallRecorder, record_clients, wrap_clients
 
 LINEAGE = "bakery/test/golden"
 
 
-def _news(instance_id: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "instance_id": instance_id,
-        "lineage": LINEAGE,
-        "triggers": ["patch-1"],
-        "region": REGION,
-        **overrides,
-    }
+_news = news_builder(LINEAGE)
 
 
 @pytest.fixture
@@ -109,6 +103,23 @@ def test_check_says_what_the_bake_will_do_to_the_instance(
     assert f"bakery: {LINEAGE}: will stop {golden} (consistency: stop)" in stopped
     assert f"will image {golden} while it runs (consistency: live)" in live
     assert f"will reboot {golden} (consistency: reboot)" in reboot
+
+
+def test_check_bake_and_preflight_describe_the_instance_once(
+    golden: str, recorded: CallRecorder
+) -> None:
+    result = BakedImageProvider().check({}, _news(golden))
+
+    assert not result.failures
+    assert recorded.counts()["DescribeInstances"] == 1, recorded.ops()
+    assert "DescribeInstanceTypes" in recorded.ops()  # the preflight ran on that one read
+
+
+def test_check_nonexistent_instance_describes_it_once(ec2: Any, recorded: CallRecorder) -> None:
+    result = BakedImageProvider().check({}, _news("i-0123456789abcdef0"))
+
+    assert [f.property for f in result.failures] == ["instance_id"]
+    assert recorded.counts()["DescribeInstances"] == 1, recorded.ops()
 
 
 def test_check_without_a_bake_says_nothing_and_reads_nothing(

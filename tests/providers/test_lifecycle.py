@@ -23,6 +23,7 @@ from providers.dynamic_props import UNKNOWN
 from tests.conftest import REGION
 from tests.moto_ext import copy_faults
 from tests.moto_ext.golden import seed_golden_instance
+from tests.providers.props import news_builder
 from tests.recording import CallRecorder, record_clients, wrap_clients
 
 LINEAGE = "bakery/test/golden"
@@ -32,15 +33,7 @@ ORG = "arn:aws:organizations::123456789012:organization/o-abc1234567"
 OU = "arn:aws:organizations::123456789012:ou/o-abc1234567/ou-ab12-cdef3456"
 
 
-def _news(instance_id: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "instance_id": instance_id,
-        "lineage": LINEAGE,
-        "triggers": ["patch-1"],
-        "region": REGION,
-        "keep_previous": 0,
-        **overrides,
-    }
+_news = news_builder(LINEAGE, keep_previous=0)
 
 
 @pytest.fixture

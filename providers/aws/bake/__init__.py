@@ -1,7 +1,8 @@
 """The bake: a golden instance becomes an AMI through EC2's own CreateImage.
 
-- ``baked_image``: the entry points (``check_bake``, ``bake_image``,
-  ``update_baked_image``) the adapter calls.
+- ``baked_image``: the entry points (``find_instance``, ``check_bake``, ``bake_image``,
+  ``update_baked_image``) the adapter calls; check reads the instance once
+  (``find_instance``) for ``check_bake`` and ``preflight_bake``.
 - ``request``: what a bake is asked (``BakeRequest``) and what it made.
 - ``steps``: ``BakeRun``, the steps in order (inspect, hold, stop, image, restart,
   release, wait, verify), each asking AWS first whether it is already done.

@@ -15,8 +15,7 @@ applies to imaging a golden instance, so no opt-in is kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,8 +27,9 @@ from providers.aws.bake.request import (
     describe_baked_image,
     own_image,
 )
-from providers.aws.bake.source_instance import inspect_instance
+from providers.aws.bake.source_instance import find_instance, inspect_instance, no_such_instance
 from providers.aws.bake.steps import BakeRun
+from providers.aws.callbacks import Log, Now
 from providers.aws.errors import AwsCallError, ImageNameTakenError, InvalidInputError
 from providers.aws.images.amis import describe_image, image_snapshot_ids, tag_image, untag_image
 from providers.aws.rules.bake_plan import bake_id_for
@@ -42,25 +42,31 @@ __all__ = [
     "bake_image",
     "check_bake",
     "describe_baked_image",
+    "find_instance",
     "update_baked_image",
 ]
-
-Log = Callable[[str], None]
-Now = Callable[[], datetime]
 
 
 def _quiet(_: str) -> None:
     pass
 
 
-def check_bake(ec2: Any, req: BakeRequest) -> list[InvalidInputError]:
+def check_bake(
+    ec2: Any, req: BakeRequest, *, instance: Mapping[str, Any] | None
+) -> list[InvalidInputError]:
     """Read-only checks against AWS for ``check``/preview: nothing is changed.
 
-    AWS calls: DescribeInstances, DescribeImages.
+    Args:
+        instance: the instance as ``find_instance`` read it (None: the region has none of
+            that id); check reads it once for this and ``preflight_bake``.
+
+    AWS calls: DescribeImages.
     """
     problems: list[InvalidInputError] = []
     try:
-        inspect_instance(ec2, req.instance_id)
+        if instance is None:
+            raise no_such_instance(ec2, req.instance_id)
+        inspect_instance(ec2, req.instance_id, instance=instance)
     except InvalidInputError as exc:
         problems.append(exc)
     try:

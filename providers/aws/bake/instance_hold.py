@@ -17,19 +17,16 @@ stacks at once) take turns instead of fighting over stop and start:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from providers.aws import tags
 from providers.aws.bake.source_instance import describe_instance
+from providers.aws.callbacks import Log, Now
 from providers.aws.errors import BakeryError, InstanceStillHeldError
 from providers.aws.wait_table import WAITS
 from providers.aws.waits import Outcome, Pacing, wait_for
-
-Log = Callable[[str], None]
-Now = Callable[[], datetime]
 
 CLAIM_SETTLE_S = 2.0
 

@@ -45,13 +45,15 @@ running (or starting) instance; a stopped instance is imaged as it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from providers.aws import tags
 from providers.aws.bake.instance_hold import Note, note_of
+from providers.aws.bake.source_instance import describe_instance
+from providers.aws.callbacks import Log, Now
 from providers.aws.errors import (
     InstanceHazardError,
     InstanceHeldError,
@@ -59,9 +61,6 @@ from providers.aws.errors import (
 )
 from providers.aws.wait_table import WAITS
 from providers.aws.waits import Pacing, WaitSpec, wait_for
-
-Log = Callable[[str], None]
-Now = Callable[[], datetime]
 
 # States in which a "stop" bake would call StopInstances.
 _WILL_STOP_STATES = frozenset({"running", "pending"})
@@ -100,11 +99,6 @@ def plan_line(instance_id: str, state: str, consistency: str) -> str:
     if consistency == "reboot":
         return f"will reboot {instance_id} (consistency: reboot)"
     return f"will image {instance_id} while it runs (consistency: {consistency})"
-
-
-def _describe_instance(ec2: Any, instance_id: str) -> dict[str, Any]:
-    reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
-    return dict(reservations[0]["Instances"][0])
 
 
 def _group_of(autoscaling: Any, instance: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -226,11 +220,17 @@ def _hold_finding(instance_id: str, note: Note, now: datetime) -> tuple[str, boo
 
 
 def preflight_bake(
-    ec2: Any, autoscaling: Any, req: PreflightRequest, *, now: Now = tags.utcnow
+    ec2: Any,
+    autoscaling: Any,
+    req: PreflightRequest,
+    *,
+    instance: Mapping[str, Any] | None = None,
+    now: Now = tags.utcnow,
 ) -> PreflightReport:
     """Every hazard of baking ``req.instance_id`` as asked, found without changing anything.
 
-    AWS calls (all read-only): DescribeInstances; when the bake would stop the instance,
+    AWS calls (all read-only): DescribeInstances (unless ``instance`` is the description
+    check already read); when the bake would stop the instance,
     DescribeAutoScalingInstances, DescribeInstanceTypes, DescribeInstanceAttribute
     (disableApiStop); DescribeSnapshots (pending, of its volumes).
 
@@ -241,7 +241,8 @@ def preflight_bake(
         botocore errors as they come (``reachability.AWS_CALL_ERRORS``): the caller
         turns them into ``reachability.aws_problem``.
     """
-    instance = _describe_instance(ec2, req.instance_id)
+    if instance is None:
+        instance = describe_instance(ec2, req.instance_id)
     state = str(instance.get("State", {}).get("Name", ""))
     problems: list[InvalidInputError] = []
     notes: list[str] = []

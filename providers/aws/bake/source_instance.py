@@ -19,13 +19,14 @@ command to run. Who holds the instance during a bake (the stop note) is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from providers.aws import tags
+from providers.aws.callbacks import Log
 from providers.aws.errors import (
     BakeryError,
     InstanceNotRestoredError,
@@ -34,8 +35,6 @@ from providers.aws.errors import (
 )
 from providers.aws.wait_table import START_RETRY, WAITS
 from providers.aws.waits import THROTTLED, Outcome, Pacing, WaitSpec, poll_until, wait_for
-
-Log = Callable[[str], None]
 
 # States an instance passes through on its own; wait them out before deciding.
 TRANSIENT_STATES = frozenset({"pending", "stopping"})
@@ -73,41 +72,54 @@ class SourceInstance:
         return tuple(sorted(v for _, v in self.volumes))
 
 
+def find_instance(ec2: Any, instance_id: str) -> dict[str, Any] | None:
+    """The instance as DescribeInstances reports it, or None if the region has none of that id.
+
+    AWS calls: DescribeInstances.
+    """
+    try:
+        reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code", "").startswith("InvalidInstanceID"):
+            return None
+        raise
+    instances = [i for r in reservations for i in r["Instances"]]
+    return dict(instances[0]) if instances else None
+
+
+def no_such_instance(ec2: Any, instance_id: str) -> InstanceUnsuitableError:
+    """The error for an id ``find_instance`` found nothing for."""
+    return InstanceUnsuitableError(
+        "instance_id",
+        instance_id,
+        f"no such instance in region {ec2.meta.region_name}; check the id and the region",
+    )
+
+
 def describe_instance(ec2: Any, instance_id: str) -> dict[str, Any]:
     """The instance as DescribeInstances reports it.
 
     Raises:
         InstanceUnsuitableError: no such instance in the client's region.
     """
-    try:
-        reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code.startswith("InvalidInstanceID"):
-            raise InstanceUnsuitableError(
-                "instance_id",
-                instance_id,
-                f"no such instance in region {ec2.meta.region_name} ({code}); "
-                "check the id and the region",
-            ) from exc
-        raise
-    instances = [i for r in reservations for i in r["Instances"]]
-    if not instances:
-        raise InstanceUnsuitableError(
-            "instance_id", instance_id, f"no such instance in region {ec2.meta.region_name}"
-        )
-    return dict(instances[0])
+    instance = find_instance(ec2, instance_id)
+    if instance is None:
+        raise no_such_instance(ec2, instance_id)
+    return instance
 
 
-def inspect_instance(ec2: Any, instance_id: str) -> SourceInstance:
+def inspect_instance(
+    ec2: Any, instance_id: str, *, instance: Mapping[str, Any] | None = None
+) -> SourceInstance:
     """Describe the instance and check it can be baked.
 
-    AWS calls: DescribeInstances.
+    AWS calls: DescribeInstances, unless ``instance`` is the description already read.
 
     Raises:
         InstanceUnsuitableError: unknown id, terminated, or not EBS-backed.
     """
-    instance = describe_instance(ec2, instance_id)
+    if instance is None:
+        instance = describe_instance(ec2, instance_id)
     state = instance["State"]["Name"]
     if state in GONE_STATES:
         raise InstanceUnsuitableError(

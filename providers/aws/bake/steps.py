@@ -41,8 +41,6 @@ use CreateImage unless there is a specific reason; none applies to a golden inst
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from providers.aws import tags
@@ -58,6 +56,7 @@ from providers.aws.bake.source_instance import (
     settle_instance,
     stop_instance,
 )
+from providers.aws.callbacks import Log, Now
 from providers.aws.errors import (
     ImageMismatchError,
     ImageNameTakenError,
@@ -79,9 +78,6 @@ from providers.aws.images.amis import (
 from providers.aws.images.snapshots import delete_snapshots, find_snapshots
 from providers.aws.wait_table import WAITS
 from providers.aws.waits import Outcome, Pacing, poll_until, wait_for
-
-Log = Callable[[str], None]
-Now = Callable[[], datetime]
 
 # Image states that will never become available: artifacts of a failed bake.
 _DEAD_IMAGE_STATES = frozenset({"pending", "failed", "error", "invalid"})

@@ -24,12 +24,13 @@ fleet id of ``project/stack/name``; both are understood.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from providers.aws import tags as tag_keys
+from providers.aws.callbacks import Log
 from providers.aws.fleet.groups import (
     GroupHealth,
     delete_group,
@@ -44,7 +45,6 @@ from providers.aws.fleet.groups import (
 from providers.aws.wait_table import WAITS
 from providers.aws.waits import Pacing
 
-Log = Callable[[str], None]
 LEGACY_SERVING = "true"  # what Bakery wrote before serving tokens
 
 

@@ -22,7 +22,7 @@ option to force the deletion"; "set the minimum size and desired capacity ... to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,27 +30,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from providers.aws import tags as tag_keys
+from providers.aws.callbacks import Log
 from providers.aws.errors import GroupUnhealthyError, WaitFailedError, WaitTimeoutError
 from providers.aws.wait_table import WAITS
 from providers.aws.waits import Outcome, Pacing, WaitSpec, wait_for
 
-Log = Callable[[str], None]
 DEFAULT_FIX = "fix the image or the health check settings and run `pulumi up` again"
 
 
 def quiet(_: str) -> None:
     """A log that drops every line."""
-
-
-def pages(call: Callable[..., Mapping[str, Any]], key: str, **kwargs: Any) -> Iterator[Any]:
-    """Every item under ``key`` of every page of a NextToken-paginated call."""
-    token: str | None = None
-    while True:
-        page = call(**kwargs, **({"NextToken": token} if token else {}))
-        yield from page.get(key, [])
-        token = page.get("NextToken")
-        if not token:
-            return
 
 
 def describe_group(autoscaling: Any, group: str) -> dict[str, Any] | None:
@@ -68,13 +57,9 @@ def fleet_groups(autoscaling: Any, fleet: str) -> list[dict[str, Any]]:
 
     AWS calls: DescribeAutoScalingGroups (Filters tag:bakery:fleet, paginated).
     """
-    return list(
-        pages(
-            autoscaling.describe_auto_scaling_groups,
-            "AutoScalingGroups",
-            Filters=[{"Name": f"tag:{tag_keys.FLEET}", "Values": [fleet]}],
-        )
-    )
+    paginator = autoscaling.get_paginator("describe_auto_scaling_groups")
+    found = paginator.paginate(Filters=[{"Name": f"tag:{tag_keys.FLEET}", "Values": [fleet]}])
+    return list(found.search("AutoScalingGroups[]"))
 
 
 def group_tags(group: Mapping[str, Any]) -> dict[str, str]:
@@ -123,11 +108,11 @@ def _instance_images(ec2: Any, instance_ids: Sequence[str]) -> dict[str, str]:
     if not instance_ids:
         return {}
     images: dict[str, str] = {}
-    for reservation in pages(
-        ec2.describe_instances, "Reservations", InstanceIds=list(instance_ids)
+    paginator = ec2.get_paginator("describe_instances")
+    for instance in paginator.paginate(InstanceIds=list(instance_ids)).search(
+        "Reservations[].Instances[]"
     ):
-        for instance in reservation.get("Instances", []):
-            images[instance["InstanceId"]] = instance.get("ImageId", "")
+        images[instance["InstanceId"]] = instance.get("ImageId", "")
     return images
 
 

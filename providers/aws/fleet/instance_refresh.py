@@ -24,13 +24,15 @@ supported without a desired configuration or with ``$Latest``/``$Default``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from botocore.paginate import Paginator
 
+from providers.aws.callbacks import Log
 from providers.aws.errors import (
     RefreshTimeoutError,
     RolloutError,
@@ -39,7 +41,6 @@ from providers.aws.errors import (
 from providers.aws.fleet.groups import (
     GroupHealth,
     describe_group,
-    pages,
     quiet,
     wait_for_group_healthy,
 )
@@ -66,7 +67,15 @@ __all__ = [
     "wait_for_refresh",
 ]
 
-Log = Callable[[str], None]
+# botocore (1.44, autoscaling paginators-1.json, read 2026-12) ships no paginator for
+# DescribeInstanceRefreshes, though the operation pages by NextToken/MaxRecords like
+# its siblings: this is the entry that file would hold, for botocore's own Paginator.
+_REFRESHES_PAGING = {
+    "input_token": "NextToken",
+    "output_token": "NextToken",
+    "limit_key": "MaxRecords",
+    "result_key": "InstanceRefreshes",
+}
 
 
 # InstanceRefreshStatus values (botocore autoscaling service-2.json) that can still change.
@@ -84,13 +93,9 @@ def describe_instance_refreshes(autoscaling: Any, group: str) -> list[dict[str, 
 
     AWS calls: DescribeInstanceRefreshes (paginated).
     """
-    return list(
-        pages(
-            autoscaling.describe_instance_refreshes,
-            "InstanceRefreshes",
-            AutoScalingGroupName=group,
-        )
-    )
+    model = autoscaling.meta.service_model.operation_model("DescribeInstanceRefreshes")
+    paginator = Paginator(autoscaling.describe_instance_refreshes, _REFRESHES_PAGING, model)
+    return list(paginator.paginate(AutoScalingGroupName=group).search("InstanceRefreshes[]"))
 
 
 def _desired_template(refresh: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -10,11 +10,12 @@ none). A failed scaling activity fails the wait at once
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from providers.aws.callbacks import Log
 from providers.aws.errors import (
     RefreshFailedError,
     RefreshTimeoutError,
@@ -25,8 +26,6 @@ from providers.aws.errors import (
 from providers.aws.fleet.groups import failed_activity
 from providers.aws.wait_table import WAITS
 from providers.aws.waits import Outcome, Pacing, WaitSpec, wait_for
-
-Log = Callable[[str], None]
 
 ACTIVE_STATUSES = frozenset({"Pending", "InProgress", "Baking", "Cancelling", "RollbackInProgress"})
 

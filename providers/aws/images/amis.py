@@ -6,7 +6,7 @@ Images are found by the ``bakery:bake-id`` tag (set at creation) and by name
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -15,12 +15,12 @@ from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
 from providers.aws import tags
+from providers.aws.callbacks import Log
 from providers.aws.errors import ImageNameTakenError
 from providers.aws.images.snapshots import delete_snapshots, find_snapshots
 from providers.aws.wait_table import WAITS
 from providers.aws.waits import Pacing, WaitSpec, poll_until
 
-Log = Callable[[str], None]
 _IMAGE_GONE = ("InvalidAMIID.NotFound", "InvalidAMIID.Unavailable", "InvalidAMIID.Malformed")
 # What an endpoint says to a parameter it does not know.
 _PARAMETER_REFUSED = ("InvalidParameter", "UnknownParameter", "InvalidParameterCombination")

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from providers.aws import tags
+from providers.aws.callbacks import Now
 from providers.aws.errors import InvalidInputError
 
-Now = Callable[[], datetime]
 # Tag keys: up to 128 characters of letters, digits, spaces and + - = . _ : / @
 # (EC2 User Guide, "Tag restrictions").
 MAX_KEY = 128

@@ -14,13 +14,14 @@ judged by ``rules/key_policy.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from providers.aws import tags
+from providers.aws.callbacks import Log
 from providers.aws.images.amis import (
     deregister_image,
     describe_image,
@@ -33,7 +34,6 @@ from providers.aws.rules import key_policy
 from providers.aws.rules.key_policy import Principal, Verdict
 from providers.aws.waits import Pacing
 
-Log = Callable[[str], None]
 _DENIED = ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation")
 DEFAULT_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 

@@ -12,12 +12,12 @@ to delete (InvalidSnapshot.InUse) are retried on every run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from providers.aws import tags
+from providers.aws.callbacks import Log, Now
 from providers.aws.images.amis import (
     Deregistration,
     deregister_image,
@@ -27,9 +27,6 @@ from providers.aws.images.amis import (
 )
 from providers.aws.images.snapshots import delete_snapshots, retry_pending_snapshots
 from providers.aws.images.use import NO_POLICY, UsePolicy, image_uses
-
-Now = Callable[[], datetime]
-Log = Callable[[str], None]
 
 
 def _quiet(_: str) -> None:

@@ -14,6 +14,7 @@ from providers.aws.bake.baked_image import (
     BakeRequest,
     bake_image,
     check_bake,
+    find_instance,
 )
 from providers.aws.clients import make_client
 from providers.aws.errors import (
@@ -236,7 +237,8 @@ def test_bake_image_name_taken_by_other_image_raises_before_any_change(ec2, paci
 
     assert not [op for op in calls.ops() if not op.startswith("Describe")]
     assert _state(ec2, instance_id) == "running"
-    assert check_bake(ec2, _request(instance_id))[0].field == "name"
+    found = find_instance(ec2, instance_id)
+    assert check_bake(ec2, _request(instance_id), instance=found)[0].field == "name"
 
 
 def test_bake_image_after_crash_with_instance_stopped_restores_running(ec2, pacing) -> None:
@@ -298,7 +300,8 @@ def test_bake_image_image_wait_times_out_with_progress_and_restored_instance(
 def test_check_bake_reports_every_problem_without_changes(ec2) -> None:
     calls = CallRecorder().attach(ec2)
 
-    problems = check_bake(ec2, _request("i-0123456789abcdef0"))
+    missing = "i-0123456789abcdef0"
+    problems = check_bake(ec2, _request(missing), instance=find_instance(ec2, missing))
 
     assert [p.field for p in problems] == ["instance_id"]
     assert all(op.startswith("Describe") for op in calls.ops())

@@ -14,7 +14,7 @@ from providers.aws.wait_table import WAITS
 from providers.aws.waits import Pacing
 from tests.conftest import FakeClock
 from tests.moto_ext import asg_health, instance_refresh
-from tests.providers.aws.conftest import Fleet, add_group, configurations, sent
+from tests.providers.aws.conftest import FLEET, Fleet, add_group, configurations, sent
 
 
 def test_wait_for_group_healthy_capacity_on_image_returns_ready_instances(
@@ -174,3 +174,15 @@ def test_wait_for_group_healthy_failed_scaling_activity_fails_at_once(
 
     assert "scaling activity failed: The image id 'ami-0bad' does not exist" in str(caught.value)
     assert fake_clock.sleeps == []
+
+
+def test_fleet_groups_more_than_a_page_follows_next_token(fleet: Fleet) -> None:
+    # moto pages DescribeAutoScalingGroups at 50, as AWS does by default.
+    for n in range(50):
+        add_group(fleet, f"web-{n:02}", "A", size=0)
+    calls = sent(fleet.autoscaling, "DescribeAutoScalingGroups")
+
+    found = groups.fleet_groups(fleet.autoscaling, FLEET)
+
+    assert len(found) == 51 and len({g["AutoScalingGroupName"] for g in found}) == 51
+    assert len(calls) == 2 and "NextToken" not in calls[0] and calls[1]["NextToken"]

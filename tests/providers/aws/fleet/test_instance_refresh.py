@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 from moto.server import ThreadedMotoServer
 
 from providers.aws.clients import make_client
@@ -154,6 +155,28 @@ def test_start_instance_refresh_lost_race_adopts_the_winner(fleet: Fleet, pacing
 
     assert refresh_id == won[0]
     assert len(rollout.describe_instance_refreshes(fleet.autoscaling, "web")) == 1
+
+
+def test_describe_instance_refreshes_more_than_a_page_follows_next_token(aws: None) -> None:
+    # botocore has no paginator model for this operation; Stubber checks ours pages it.
+    autoscaling = make_client("autoscaling", region=REGION)
+    refresh = {"AutoScalingGroupName": "web", "Status": "Successful"}
+    with Stubber(autoscaling) as stub:
+        stub.add_response(
+            "describe_instance_refreshes",
+            {"InstanceRefreshes": [{**refresh, "InstanceRefreshId": "r-2"}], "NextToken": "t"},
+            {"AutoScalingGroupName": "web"},
+        )
+        stub.add_response(
+            "describe_instance_refreshes",
+            {"InstanceRefreshes": [{**refresh, "InstanceRefreshId": "r-1"}]},
+            {"AutoScalingGroupName": "web", "NextToken": "t"},
+        )
+
+        found = rollout.describe_instance_refreshes(autoscaling, "web")
+
+        stub.assert_no_pending_responses()
+    assert [r["InstanceRefreshId"] for r in found] == ["r-2", "r-1"]
 
 
 def test_roll_out_template_over_http_moto_server_succeeds(fake_clock: FakeClock) -> None:
