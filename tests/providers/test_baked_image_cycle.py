@@ -16,20 +16,14 @@ from providers.baked_image import BakedImageProvider
 from tests.conftest import REGION, FakeClock
 from tests.moto_ext import ssm_commands
 from tests.moto_ext.golden import seed_golden_instance
+from tests.providers.props import news_builder
 from tests.recording import CallRecorder, record_clients
 
 LINEAGE = "bakery/test/golden"
 READ_ONLY = ("Describe", "Get", "List")
 
 
-def _news(instance_id: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "instance_id": instance_id,
-        "lineage": LINEAGE,
-        "triggers": ["patch-1"],
-        "region": REGION,
-        **overrides,
-    }
+_news = news_builder(LINEAGE)
 
 
 @pytest.fixture(autouse=True)
