@@ -279,13 +279,9 @@ def roll_out_template(
     if timeout_s is not None:
         spec = spec.with_deadline(timeout_s)
     started = pacing.clock()
-    mine, other = find_instance_refresh(autoscaling, group, target)
-    if mine is not None:
-        refresh_id = str(mine["InstanceRefreshId"])
-        log(f"adopting instance refresh {refresh_id} of group {group} ({mine['Status']})")
-    elif other is None and group_runs(autoscaling, group, target):
-        log(f"group {group} already runs {target}: no instance refresh needed")
-        current = wait_for_group_healthy(
+
+    def healthy(within: WaitSpec, since: datetime | None = None) -> GroupHealth:
+        return wait_for_group_healthy(
             autoscaling,
             ec2,
             group,
@@ -294,9 +290,17 @@ def roll_out_template(
             target_groups=target_groups,
             since=since,
             pacing=pacing,
-            spec=WAITS["group_healthy"].spec.with_deadline(spec.deadline_s),
+            spec=within,
             log=log,
         )
+
+    mine, other = find_instance_refresh(autoscaling, group, target)
+    if mine is not None:
+        refresh_id = str(mine["InstanceRefreshId"])
+        log(f"adopting instance refresh {refresh_id} of group {group} ({mine['Status']})")
+    elif other is None and group_runs(autoscaling, group, target):
+        log(f"group {group} already runs {target}: no instance refresh needed")
+        current = healthy(WAITS["group_healthy"].spec.with_deadline(spec.deadline_s), since)
         return RolloutResult("", "AlreadyCurrent", current)
     else:
         refresh_id = start_instance_refresh(
@@ -313,18 +317,8 @@ def roll_out_template(
     )
     health: GroupHealth | None = None
     if target_groups:
-        health = wait_for_group_healthy(
-            autoscaling,
-            ec2,
-            group,
-            image_id,
-            elbv2=elbv2,
-            target_groups=target_groups,
-            pacing=pacing,
-            spec=_remaining(
-                WAITS["group_healthy"].spec.with_deadline(spec.deadline_s), started, pacing
-            ),
-            log=log,
+        health = healthy(
+            _remaining(WAITS["group_healthy"].spec.with_deadline(spec.deadline_s), started, pacing)
         )
     log(f"instance refresh {refresh_id} of group {group} succeeded: every instance runs {target}")
     return RolloutResult(refresh_id, state.status, health)
