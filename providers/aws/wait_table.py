@@ -1,7 +1,7 @@
 """Every wait Bakery makes, as data: the one table (``WAITS``) the loop in ``waits`` runs.
 
 Each entry names its goal, its cadence, its acceptors and, where the loop makes the
-describe call itself (``poll_until``), the call, how to read it and error matchers.
+describe call itself (``Waiter.probe``), the call, how to read it and error matchers.
 The bake's waits:
 
 Modelled on botocore's ec2 ``waiters-2.json`` (InstanceStopped, InstanceRunning,

@@ -107,7 +107,7 @@ Read = Callable[[Any], Observation]
 @dataclass(frozen=True)
 class Waiter:
     """A named wait as data, like a botocore waiter: its goal (for messages), cadence,
-    state acceptors, and (for ``poll_until``) the describe call, how to read its
+    state acceptors, and (for ``wait_for`` with ``Waiter.probe``) the describe call, how to read its
     response, and error codes with the outcome they mean."""
 
     goal: str
@@ -289,22 +289,4 @@ def wait_for(
         sleep=pacing.sleep,
         rand=pacing.rand,
         origin=origin,
-    )
-
-
-def poll_until(
-    client: Any,
-    waiter: Waiter,
-    ids: Sequence[str],
-    *,
-    resource: str,
-    pacing: Pacing,
-    spec: WaitSpec | None = None,
-    log: Log | None = None,
-    origin: float | None = None,
-) -> object:
-    """Wait with the waiter's own describe call and matchers (see ``Waiter.probe``)."""
-    probe = waiter.probe(client, ids)
-    return wait_for(
-        waiter, probe, resource=resource, pacing=pacing, spec=spec, log=log, origin=origin
     )

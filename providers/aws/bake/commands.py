@@ -42,7 +42,7 @@ from providers.aws import tags
 from providers.aws.errors import CommandFailedError, InvalidInputError, WaitFailedError
 from providers.aws.rules.bake_steps import CommandSpec, PatchSpec
 from providers.aws.wait_table import COMMAND_FAILED, WAITS
-from providers.aws.waits import Outcome, Pacing, Probe, poll_until, wait_for
+from providers.aws.waits import Outcome, Pacing, Probe, wait_for
 
 Log = Callable[[str], None]
 
@@ -93,10 +93,9 @@ def wait_agent_online(
             instance, the last PingStatus and what the agent needs.
     """
     waiter = WAITS["agent_online"]
-    poll_until(
-        ssm,
+    wait_for(
         waiter,
-        [instance_id],
+        waiter.probe(ssm, [instance_id]),
         resource=f"SSM Agent of instance {instance_id}",
         pacing=pacing,
         spec=waiter.spec.with_deadline(timeout_s),
@@ -169,10 +168,10 @@ def patch_instance(
     )
     if spec.operation == "install" and spec.reboot == "if_needed":
         wait_agent_online(ssm, instance_id, pacing=pacing, timeout_s=AGENT_RETURN_S, log=log)
-        poll_until(
-            ec2,
-            WAITS["instance_running"],
-            [instance_id],
+        running = WAITS["instance_running"]
+        wait_for(
+            running,
+            running.probe(ec2, [instance_id]),
             resource=f"instance {instance_id}",
             pacing=pacing,
             log=log,

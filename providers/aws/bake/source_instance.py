@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -34,7 +34,7 @@ from providers.aws.errors import (
     StartRefusedError,
 )
 from providers.aws.wait_table import START_RETRY, WAITS
-from providers.aws.waits import THROTTLED, Outcome, Pacing, WaitSpec, poll_until, wait_for
+from providers.aws.waits import THROTTLED, Outcome, Pacing, WaitSpec, wait_for
 
 # States an instance passes through on its own; wait them out before deciding.
 TRANSIENT_STATES = frozenset({"pending", "stopping"})
@@ -165,7 +165,14 @@ def wait_for_state(
     waiter = WAITS[waiter_name]
     resource = f"instance {instance_id}"
     return str(
-        poll_until(ec2, waiter, [instance_id], resource=resource, pacing=pacing, spec=spec, log=log)
+        wait_for(
+            waiter,
+            waiter.probe(ec2, [instance_id]),
+            resource=resource,
+            pacing=pacing,
+            spec=spec,
+            log=log,
+        )
     )
 
 
@@ -177,22 +184,6 @@ def settle_instance(
         return source
     wait_for_state(ec2, source.instance_id, "instance_settled", pacing=pacing, spec=spec)
     return inspect_instance(ec2, source.instance_id)
-
-
-def stop_instance(
-    ec2: Any,
-    instance_id: str,
-    *,
-    pacing: Pacing,
-    spec: WaitSpec | None = None,
-    log: Log | None = None,
-) -> None:
-    """Stop the instance (the caller holds it: ``instance_hold``) and wait until stopped.
-
-    AWS calls: StopInstances, DescribeInstances (polls).
-    """
-    ec2.stop_instances(InstanceIds=[instance_id])
-    wait_for_state(ec2, instance_id, "instance_stopped", pacing=pacing, spec=spec, log=log)
 
 
 def request_start(
@@ -237,23 +228,30 @@ def request_start(
         raise StartRefusedError(instance_id, getattr(exc, "state", "?"), spec.deadline_s) from exc
 
 
-def start_instance(
+def change_state(
     ec2: Any,
     instance_id: str,
+    wanted: Literal["stopped", "running"],
     *,
     pacing: Pacing,
     spec: WaitSpec | None = None,
     log: Log | None = None,
 ) -> None:
-    """Start the instance (retrying refusals that pass) and wait until it runs.
+    """Stop or start the instance and wait until it is ``wanted``.
 
-    AWS calls: StartInstances, DescribeInstances (polls).
+    A stop is the caller's to hold (``instance_hold``); a start retries the refusals
+    that pass (``request_start``).
+
+    AWS calls: StopInstances or StartInstances, DescribeInstances (polls).
 
     Raises:
-        WaitFailedError: it went pending -> stopped (the message has EC2's reason).
+        WaitFailedError: a start went pending -> stopped (the message has EC2's reason).
     """
-    request_start(ec2, instance_id, pacing=pacing, log=log or _quiet)
-    wait_for_state(ec2, instance_id, "instance_running", pacing=pacing, spec=spec, log=log)
+    if wanted == "stopped":
+        ec2.stop_instances(InstanceIds=[instance_id])
+    else:
+        request_start(ec2, instance_id, pacing=pacing, log=log or _quiet)
+    wait_for_state(ec2, instance_id, f"instance_{wanted}", pacing=pacing, spec=spec, log=log)
 
 
 def current_state(ec2: Any, instance_id: str) -> str:
@@ -284,7 +282,7 @@ def restore_instance(
         if current in TRANSIENT_STATES:
             current = wait_for_state(ec2, instance_id, "instance_settled", pacing=pacing, spec=spec)
         if wanted == "running" and current != "running":
-            start_instance(ec2, instance_id, pacing=pacing, spec=spec, log=log)
+            change_state(ec2, instance_id, "running", pacing=pacing, spec=spec, log=log)
     except Exception as exc:
         raise InstanceNotRestoredError(
             instance_id, wanted, exc, current_state(ec2, instance_id)

@@ -50,11 +50,11 @@ from providers.aws.bake.preflight import wait_for_pending_volume_snapshots
 from providers.aws.bake.request import BakedImageInfo, BakeRequest, image_info, own_image
 from providers.aws.bake.source_instance import (
     SourceInstance,
+    change_state,
     current_state,
     inspect_instance,
     restore_instance,
     settle_instance,
-    stop_instance,
 )
 from providers.aws.callbacks import Log, Now
 from providers.aws.errors import (
@@ -77,7 +77,7 @@ from providers.aws.images.amis import (
 )
 from providers.aws.images.snapshots import delete_snapshots, find_snapshots
 from providers.aws.wait_table import WAITS
-from providers.aws.waits import Outcome, Pacing, poll_until, wait_for
+from providers.aws.waits import Outcome, Pacing, wait_for
 
 # Image states that will never become available: artifacts of a failed bake.
 _DEAD_IMAGE_STATES = frozenset({"pending", "failed", "error", "invalid"})
@@ -220,9 +220,10 @@ class BakeRun:
         )
         self.log(f"stopping {self.req.instance_id} (consistency: stop)")
         self.down_since = self.pacing.clock()
-        stop_instance(
+        change_state(
             self.ec2,
             self.req.instance_id,
+            "stopped",
             pacing=self.pacing,
             spec=self.req.spec("instance_stopped"),
             log=self.log,
@@ -273,10 +274,10 @@ class BakeRun:
             self.tag_snapshots()  # listed in the image: they exist, so they have started
         elif req.consistency != "live":
             volumes = [req.bake_id, *self.source.volume_ids]
-            poll_until(
-                self.ec2,
-                WAITS["image_snapshots_started"],
-                volumes,
+            started = WAITS["image_snapshots_started"]
+            wait_for(
+                started,
+                started.probe(self.ec2, volumes),
                 resource=f"snapshots of {self.image_id}",
                 pacing=self.pacing,
                 spec=req.spec("image_snapshots_started"),

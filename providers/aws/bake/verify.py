@@ -42,7 +42,7 @@ from providers.aws.errors import WaitError, WaitFailedError
 from providers.aws.images.amis import tag_image, untag_image
 from providers.aws.rules.bake_steps import VerifySpec
 from providers.aws.wait_table import WAITS
-from providers.aws.waits import Pacing, poll_until
+from providers.aws.waits import Pacing, wait_for
 
 Log = Callable[[str], None]
 CheckCommand = Callable[[str], "str | None"]
@@ -270,10 +270,9 @@ def _check(
     ):
         waiter = WAITS[key]
         try:
-            poll_until(
-                ec2,
+            wait_for(
                 waiter,
-                [instance_id],
+                waiter.probe(ec2, [instance_id]),
                 resource=resource,
                 pacing=pacing,
                 spec=waiter.spec.with_deadline(remaining()),

@@ -33,6 +33,7 @@ from providers.aws import tags as tag_keys
 from providers.aws.callbacks import Log
 from providers.aws.fleet.groups import (
     GroupHealth,
+    WatchedGroup,
     delete_group,
     describe_group,
     fleet_groups,
@@ -91,7 +92,7 @@ def _serving_ready(
         if not is_serving(found, fleet):
             continue
         name = found["AutoScalingGroupName"]
-        health = look_at_group(autoscaling, ec2, name, None, elbv2=elbv2)
+        health = look_at_group(WatchedGroup(autoscaling, ec2, name, None, elbv2))
         if health.phase == "healthy" and health.desired > 0:
             ready.append(name)
     return ready
@@ -207,12 +208,7 @@ def cut_over(
     since = datetime.now(UTC)
     desired = match_serving_capacity(autoscaling, group, fleet, log=log)
     health = wait_for_group_healthy(
-        autoscaling,
-        ec2,
-        group,
-        image_id,
-        elbv2=elbv2,
-        target_groups=target_groups,
+        WatchedGroup(autoscaling, ec2, group, image_id, elbv2, target_groups),
         since=since,
         pacing=pacing,
         spec=spec,

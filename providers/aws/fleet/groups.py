@@ -141,15 +141,24 @@ def target_health(
     return states
 
 
-def look_at_group(
-    autoscaling: Any,
-    ec2: Any,
-    group: str,
-    image_id: str | None,
-    *,
-    elbv2: Any = None,
-    target_groups: Sequence[str] = (),
-) -> GroupHealth:
+@dataclass(frozen=True)
+class WatchedGroup:
+    """What a health look reads: the group, the image it should run, the targets it serves.
+
+    ``image_id`` None accepts any image; ``target_groups`` empty means the group's own
+    (``TargetGroupARNs``); ``elbv2`` None skips target health. Built once per rollout
+    and shared by its looks and waits (instance refresh and blue/green cutover alike).
+    """
+
+    autoscaling: Any
+    ec2: Any
+    group: str
+    image_id: str | None
+    elbv2: Any = None
+    target_groups: Sequence[str] = ()
+
+
+def look_at_group(watched: WatchedGroup) -> GroupHealth:
     """Which instances of ``group`` are ready, and why the others are not.
 
     Ready: InService, Healthy, launched from ``image_id`` (any image when None), and
@@ -157,14 +166,15 @@ def look_at_group(
 
     AWS calls: DescribeAutoScalingGroups, DescribeInstances, DescribeTargetHealth.
     """
-    found = describe_group(autoscaling, group)
+    image_id, elbv2 = watched.image_id, watched.elbv2
+    found = describe_group(watched.autoscaling, watched.group)
     if found is None:
         return GroupHealth("gone", 0)
     desired = int(found.get("DesiredCapacity") or 0)
     instances = sorted(found.get("Instances", []), key=lambda i: i["InstanceId"])
     ids = [i["InstanceId"] for i in instances]
-    images = _instance_images(ec2, ids) if image_id else {}
-    arns = list(target_groups or found.get("TargetGroupARNs") or [])
+    images = _instance_images(watched.ec2, ids) if image_id else {}
+    arns = list(watched.target_groups or found.get("TargetGroupARNs") or [])
     targets = target_health(elbv2, arns, ids) if arns and elbv2 is not None else {}
     ready: list[str] = []
     problems: list[str] = []
@@ -190,13 +200,8 @@ def look_at_group(
 
 
 def wait_for_group_healthy(
-    autoscaling: Any,
-    ec2: Any,
-    group: str,
-    image_id: str | None,
+    watched: WatchedGroup,
     *,
-    elbv2: Any = None,
-    target_groups: Sequence[str] = (),
     since: datetime | None = None,
     pacing: Pacing | None = None,
     spec: WaitSpec | None = None,
@@ -219,13 +224,12 @@ def wait_for_group_healthy(
     """
     pacing = pacing or Pacing()
     waiter = WAITS["group_healthy"]
+    autoscaling, group, image_id = watched.autoscaling, watched.group, watched.image_id
     last: dict[str, GroupHealth] = {}
 
     def probe() -> tuple[Outcome, object]:
         activity = failed_activity(autoscaling, group, since) if since is not None else None
-        health = look_at_group(
-            autoscaling, ec2, group, image_id, elbv2=elbv2, target_groups=target_groups
-        )
+        health = look_at_group(watched)
         if activity and health.phase == "pending":
             health = GroupHealth(
                 "failed",
@@ -274,15 +278,8 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def drain_group(
-    autoscaling: Any,
-    group: str,
-    *,
-    pacing: Pacing | None = None,
-    spec: WaitSpec | None = None,
-    log: Log = quiet,
-) -> bool:
-    """Scale the group to zero and wait until it has no instances.
+def _drain(autoscaling: Any, group: str, pacing: Pacing, log: Log) -> bool:
+    """Scale the group to zero and wait until it has no instances (``delete_group``'s first step).
 
     Returns:
         True once drained (or gone); False when the deadline passed first.
@@ -290,7 +287,6 @@ def drain_group(
     AWS calls: UpdateAutoScalingGroup (MinSize, DesiredCapacity, MaxSize 0),
     SetInstanceProtection (off, for protected instances), DescribeAutoScalingGroups (polls).
     """
-    pacing = pacing or Pacing()
     waiter = WAITS["group_drained"]
     try:
         autoscaling.update_auto_scaling_group(
@@ -316,7 +312,7 @@ def drain_group(
         return waiter.acceptors.classify(["empty" if count == 0 else "draining"]), count
 
     try:
-        wait_for(waiter, probe, resource=f"group {group} drain", pacing=pacing, spec=spec)
+        wait_for(waiter, probe, resource=f"group {group} drain", pacing=pacing)
     except WaitTimeoutError:
         return False
     return True
@@ -336,11 +332,11 @@ def delete_group(
     launch configuration can only go once no group uses it (else ResourceInUse), so
     the group's deletion is awaited first. Already gone counts as done.
 
-    AWS calls: as ``drain_group``, DeleteAutoScalingGroup, DescribeAutoScalingGroups
+    AWS calls: as ``_drain``, DeleteAutoScalingGroup, DescribeAutoScalingGroups
     (polls), DeleteLaunchConfiguration.
     """
     pacing = pacing or Pacing()
-    drained = drain_group(autoscaling, group, pacing=pacing, log=log)
+    drained = _drain(autoscaling, group, pacing, log)
     if not drained:
         log(f"group {group} did not drain in time: deleting it with ForceDelete (last resort)")
     try:

@@ -40,6 +40,7 @@ from providers.aws.errors import (
 )
 from providers.aws.fleet.groups import (
     GroupHealth,
+    WatchedGroup,
     describe_group,
     quiet,
     wait_for_group_healthy,
@@ -280,19 +281,7 @@ def roll_out_template(
         spec = spec.with_deadline(timeout_s)
     started = pacing.clock()
 
-    def healthy(within: WaitSpec, since: datetime | None = None) -> GroupHealth:
-        return wait_for_group_healthy(
-            autoscaling,
-            ec2,
-            group,
-            image_id,
-            elbv2=elbv2,
-            target_groups=target_groups,
-            since=since,
-            pacing=pacing,
-            spec=within,
-            log=log,
-        )
+    watched = WatchedGroup(autoscaling, ec2, group, image_id, elbv2, target_groups)
 
     mine, other = find_instance_refresh(autoscaling, group, target)
     if mine is not None:
@@ -300,7 +289,13 @@ def roll_out_template(
         log(f"adopting instance refresh {refresh_id} of group {group} ({mine['Status']})")
     elif other is None and group_runs(autoscaling, group, target):
         log(f"group {group} already runs {target}: no instance refresh needed")
-        current = healthy(WAITS["group_healthy"].spec.with_deadline(spec.deadline_s), since)
+        current = wait_for_group_healthy(
+            watched,
+            since=since,
+            pacing=pacing,
+            spec=WAITS["group_healthy"].spec.with_deadline(spec.deadline_s),
+            log=log,
+        )
         return RolloutResult("", "AlreadyCurrent", current)
     else:
         refresh_id = start_instance_refresh(
@@ -317,8 +312,9 @@ def roll_out_template(
     )
     health: GroupHealth | None = None
     if target_groups:
-        health = healthy(
-            _remaining(WAITS["group_healthy"].spec.with_deadline(spec.deadline_s), started, pacing)
+        within = WAITS["group_healthy"].spec.with_deadline(spec.deadline_s)
+        health = wait_for_group_healthy(
+            watched, pacing=pacing, spec=_remaining(within, started, pacing), log=log
         )
     log(f"instance refresh {refresh_id} of group {group} succeeded: every instance runs {target}")
     return RolloutResult(refresh_id, state.status, health)

@@ -19,37 +19,11 @@ from providers.aws.callbacks import Log
 from providers.aws.errors import ImageNameTakenError
 from providers.aws.images.snapshots import delete_snapshots, find_snapshots
 from providers.aws.wait_table import WAITS
-from providers.aws.waits import Pacing, WaitSpec, poll_until
+from providers.aws.waits import Pacing, WaitSpec, wait_for
 
 _IMAGE_GONE = ("InvalidAMIID.NotFound", "InvalidAMIID.Unavailable", "InvalidAMIID.Malformed")
 # What an endpoint says to a parameter it does not know.
 _PARAMETER_REFUSED = ("InvalidParameter", "UnknownParameter", "InvalidParameterCombination")
-
-
-def create_image(
-    ec2: Any,
-    instance_id: str,
-    *,
-    name: str,
-    description: str,
-    no_reboot: bool,
-    image_tags: Mapping[str, str],
-    snapshot_tags: Mapping[str, str],
-) -> str:
-    """CreateImage of the instance, the image and its snapshots tagged at creation.
-
-    The image id of ``create_image_tagged`` (which see); where the snapshots could not be
-    tagged at creation, the caller must tag them (``tag_listed_snapshots``).
-    """
-    return create_image_tagged(
-        ec2,
-        instance_id,
-        name=name,
-        description=description,
-        no_reboot=no_reboot,
-        image_tags=image_tags,
-        snapshot_tags=snapshot_tags,
-    ).image_id
 
 
 @dataclass(frozen=True)
@@ -227,10 +201,9 @@ def wait_for_image(
     """
     waiter = WAITS["image_available"]
     resource = f"image {image_id}"
-    poll_until(
-        ec2,
+    wait_for(
         waiter,
-        [image_id, bake_id] if bake_id else [image_id],
+        waiter.probe(ec2, [image_id, bake_id] if bake_id else [image_id]),
         resource=resource,
         pacing=pacing,
         spec=spec,

@@ -17,12 +17,15 @@ from tests.moto_ext import asg_health, instance_refresh
 from tests.providers.aws.conftest import FLEET, Fleet, add_group, configurations, sent
 
 
+def _watched(fleet: Fleet, group: str, image: str, elbv2: Any = None) -> groups.WatchedGroup:
+    """The group of the fixture fleet, expected on its image ``image``."""
+    return groups.WatchedGroup(fleet.autoscaling, fleet.ec2, group, fleet.images[image], elbv2)
+
+
 def test_wait_for_group_healthy_capacity_on_image_returns_ready_instances(
     fleet: Fleet, pacing: Pacing
 ) -> None:
-    health = groups.wait_for_group_healthy(
-        fleet.autoscaling, fleet.ec2, "web", fleet.images["A"], pacing=pacing
-    )
+    health = groups.wait_for_group_healthy(_watched(fleet, "web", "A"), pacing=pacing)
 
     assert health.phase == "healthy" and health.desired == 4 and len(health.ready) == 4
 
@@ -35,10 +38,7 @@ def test_wait_for_group_healthy_unhealthy_image_times_out_naming_each_instance(
 
     with pytest.raises(GroupUnhealthyError) as caught:
         groups.wait_for_group_healthy(
-            fleet.autoscaling,
-            fleet.ec2,
-            "web-b",
-            fleet.images["B"],
+            _watched(fleet, "web-b", "B"),
             pacing=pacing,
             spec=WAITS["group_healthy"].spec.with_deadline(300),
         )
@@ -53,10 +53,7 @@ def test_wait_for_group_healthy_unhealthy_image_times_out_naming_each_instance(
 def test_wait_for_group_healthy_wrong_image_is_not_ready(fleet: Fleet, pacing: Pacing) -> None:
     with pytest.raises(GroupUnhealthyError) as caught:
         groups.wait_for_group_healthy(
-            fleet.autoscaling,
-            fleet.ec2,
-            "web",
-            fleet.images["B"],
+            _watched(fleet, "web", "B"),
             pacing=pacing,
             spec=WAITS["group_healthy"].spec.with_deadline(60),
         )
@@ -70,9 +67,7 @@ def test_wait_for_group_healthy_group_deleted_fails_without_waiting(
     fleet.autoscaling.delete_auto_scaling_group(AutoScalingGroupName="web", ForceDelete=True)
 
     with pytest.raises(GroupUnhealthyError) as caught:
-        groups.wait_for_group_healthy(
-            fleet.autoscaling, fleet.ec2, "web", fleet.images["A"], pacing=pacing
-        )
+        groups.wait_for_group_healthy(_watched(fleet, "web", "A"), pacing=pacing)
 
     assert caught.value.status == "gone" and "is gone" in str(caught.value)
     assert fake_clock.sleeps == []
@@ -128,11 +123,7 @@ def test_wait_for_group_healthy_targets_unhealthy_in_grace_period_is_not_ready(
 
     with pytest.raises(GroupUnhealthyError) as caught:
         groups.wait_for_group_healthy(
-            fleet.autoscaling,
-            fleet.ec2,
-            "web-b",
-            fleet.images["B"],
-            elbv2=elbv2,
+            _watched(fleet, "web-b", "B", elbv2),
             pacing=pacing,
             spec=WAITS["group_healthy"].spec.with_deadline(300),
         )
@@ -152,9 +143,7 @@ def test_wait_for_group_healthy_healthy_targets_are_ready(
     add_group(fleet, "web-b", "B", target_groups=[arn])
     checks = sent(elbv2, "DescribeTargetHealth")
 
-    health = groups.wait_for_group_healthy(
-        fleet.autoscaling, fleet.ec2, "web-b", fleet.images["B"], elbv2=elbv2, pacing=pacing
-    )
+    health = groups.wait_for_group_healthy(_watched(fleet, "web-b", "B", elbv2), pacing=pacing)
 
     assert len(health.ready) == 2 and checks and checks[0]["TargetGroupArn"] == arn
 
@@ -168,9 +157,7 @@ def test_wait_for_group_healthy_failed_scaling_activity_fails_at_once(
     asg_health.fail_scaling_activity("web-b", "The image id 'ami-0bad' does not exist")
 
     with pytest.raises(GroupUnhealthyError) as caught:
-        groups.wait_for_group_healthy(
-            fleet.autoscaling, fleet.ec2, "web-b", fleet.images["B"], since=since, pacing=pacing
-        )
+        groups.wait_for_group_healthy(_watched(fleet, "web-b", "B"), since=since, pacing=pacing)
 
     assert "scaling activity failed: The image id 'ami-0bad' does not exist" in str(caught.value)
     assert fake_clock.sleeps == []
