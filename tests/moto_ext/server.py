@@ -6,6 +6,10 @@ prints ``http://127.0.0.1:<port>`` on its first line once it serves, then runs u
 killed. ``--latency-scale`` turns on tests/moto_ext/latency.py with AWS-like
 durations (stop 30 s, start 20 s, snapshots 600 s, image 300 s) times the scale.
 ``--stock`` serves moto as released, with no extension (what LocalStack's EC2 is).
+
+The golden instance's cycle runs here too: Run Command, managed nodes and patch states
+(ssm_commands.py; every running instance with an instance profile is a managed node, as
+SSM Agent makes it on AWS) and status checks that take their time (instance_status.py).
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from tests.moto_ext import (
     image_lifecycle,
     instance_hazards,
     instance_refresh,
+    instance_status,
     latency,
+    ssm_commands,
 )
 
 
@@ -48,6 +54,9 @@ def main() -> None:
     if args.latency_scale > 0:
         extensions.enter_context(latency.installed(latency.Latency().scaled(args.latency_scale)))
     extensions.enter_context(instance_refresh.installed())
+    extensions.enter_context(ssm_commands.installed())
+    ssm_commands.auto_register()
+    extensions.enter_context(instance_status.installed())
     _serve(args.host, args.port)
     extensions.close()
     sys.exit(0)

@@ -15,12 +15,24 @@ own documents. Here, as on AWS:
   DescribeInstanceInformation calls after the command ends its PingStatus is
   ConnectionLost (the agent reports in again once the OS is up).
   https://docs.aws.amazon.com/systems-manager/latest/userguide/send-commands-reboot.html
+- SendCommand with ``InstanceIds`` (and no ``Targets``) runs on those nodes only: moto
+  5.2 also adds every instance of the region (its target filter with no targets matches
+  all), so a verify command would seem to run on the golden instance too.
+  https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html
 - Managed nodes: DescribeInstanceInformation lists an instance only once its agent is
   registered (``register_agent``) and never while it is stopped or terminated;
   SendCommand to an unregistered instance fails InvalidInstanceId; to an unknown document
   InvalidDocument.
   https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html
   https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html
+- Auto-registration (``auto_register``, the moto server's default): SSM Agent, which
+  Amazon's own Linux and Windows images run, registers an EC2 instance as a managed node
+  once the instance has an instance profile whose role allows Systems Manager
+  (AmazonSSMManagedInstanceCore). Here every running instance with an instance profile
+  association is a managed node, Online; one without stays unregistered. (The policy's
+  content is not modelled: any profile counts.)
+  https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html
+  https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonSSMManagedInstanceCore.html
 - Patch states are set per instance (``set_patch_state``) and returned by
   DescribeInstancePatchStates; an AWS-RunPatchBaseline that succeeds records its
   operation and end time, and an Install moves the missing patches to installed (with
@@ -109,6 +121,7 @@ class _World:
     scripts: dict[tuple[str, str], Script] = field(default_factory=dict)
     runs: dict[tuple[str, str], _Run] = field(default_factory=dict)  # (command, instance)
     patch: dict[str, dict[str, Any]] = field(default_factory=dict)
+    auto_register: bool = False
 
 
 _world = _World()
@@ -123,6 +136,21 @@ def reset() -> None:
 def register_agent(instance_id: str, ping: str = "Online") -> None:
     """The instance's agent is registered with Systems Manager, reporting ``ping``."""
     _world.agents[instance_id] = ping
+
+
+def auto_register(on: bool = True) -> None:
+    """From now on, instances with an instance profile are managed nodes (see the docstring)."""
+    _world.auto_register = on
+
+
+def _agents(account: str, region: str) -> dict[str, str]:
+    """instance id -> PingStatus of every registered agent, auto-registered ones included."""
+    agents = dict(_world.agents)
+    if _world.auto_register:
+        backend = ec2_backends[account][region]
+        for instance_id in backend.iam_instance_profile_associations:
+            agents.setdefault(instance_id, "Online")
+    return agents
 
 
 def deregister_agent(instance_id: str) -> None:
@@ -200,14 +228,17 @@ def _send_command(self: SimpleSystemManagerResponse) -> Any:
     if document not in AWS_DOCUMENTS and document not in self.ssm_backend._documents:
         raise InvalidDocument("The specified document does not exist.")
     instance_ids = list(self._get_param("InstanceIds", []))
+    agents = _agents(self.current_account, self.region)
     for instance_id in instance_ids:
-        if instance_id not in _world.agents:
+        if instance_id not in agents:
             raise _client_error(
                 "InvalidInstanceId", f"Instances [[{instance_id}]] not in a valid state for account"
             )
     result = _original_send(self)
     command = result.result["Command"]
     command["Status"] = "Pending"
+    if not self._get_param("Targets"):
+        _only_on(self.ssm_backend, command, instance_ids)
     parameters = dict(self._get_param("Parameters", {}) or {})
     for instance_id in instance_ids:
         scripted = _world.scripts.get((instance_id, document), Script())
@@ -219,6 +250,17 @@ def _send_command(self: SimpleSystemManagerResponse) -> Any:
             run.duration_s = lat.patch_s if document == "AWS-RunPatchBaseline" else lat.command_s
         _world.runs[(command["CommandId"], instance_id)] = run
     return result
+
+
+def _only_on(backend: Any, command: dict[str, Any], instance_ids: list[str]) -> None:
+    """The command (response and stored model) targets ``instance_ids`` and no others."""
+    command["InstanceIds"] = list(instance_ids)
+    command["TargetCount"] = command["CompletedCount"] = len(instance_ids)
+    for stored in backend._commands:
+        if stored.command_id == command["CommandId"]:
+            stored.instance_ids = list(instance_ids)
+            stored.invocations = [i for i in stored.invocations if i["InstanceId"] in instance_ids]
+            stored.target_count = stored.completed_count = len(instance_ids)
 
 
 def _get_command_invocation(self: SimpleSystemManagerResponse) -> Any:
@@ -270,7 +312,7 @@ def _describe_instance_information(self: SimpleSystemManagerResponse) -> Any:
         if item.get("key") == "InstanceIds":
             wanted = set(item.get("valueSet") or [])
     found = []
-    for instance_id, ping in sorted(_world.agents.items()):
+    for instance_id, ping in sorted(_agents(self.current_account, self.region).items()):
         if wanted is not None and instance_id not in wanted:
             continue
         state = _ec2_state(self.current_account, self.region, instance_id)

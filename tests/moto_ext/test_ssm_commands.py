@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from providers.aws.clients import make_client
+from tests.conftest import REGION
 from tests.moto_ext import ssm_commands
 
 
@@ -158,3 +160,43 @@ def test_ssm_commands_aws_documents_exist_and_unknown_ones_do_not(ec2: Any, ssm:
         ssm.describe_document(Name="Team-Missing")
     with pytest.raises(ClientError, match="InvalidDocument"):
         _send(ssm, instance, "Team-Missing")
+
+
+def test_ssm_commands_auto_register_lists_instances_with_an_instance_profile_only(
+    ec2: Any, ssm: Any
+) -> None:
+    iam = make_client("iam", region=REGION)
+    iam.create_role(RoleName="ssm-core", AssumeRolePolicyDocument="{}")
+    iam.create_instance_profile(InstanceProfileName="ssm-core")
+    iam.add_role_to_instance_profile(InstanceProfileName="ssm-core", RoleName="ssm-core")
+    with_profile = str(
+        ec2.run_instances(
+            ImageId="ami-12345678",
+            MinCount=1,
+            MaxCount=1,
+            IamInstanceProfile={"Name": "ssm-core"},
+        )["Instances"][0]["InstanceId"]
+    )
+    without = _instance(ec2)
+    ssm_commands.auto_register()
+
+    assert _ping(ssm, with_profile) == ["Online"]
+    assert _send(ssm, with_profile)
+    assert _ping(ssm, without) == []
+    with pytest.raises(ClientError, match="InvalidInstanceId"):
+        _send(ssm, without)
+    ec2.stop_instances(InstanceIds=[with_profile])
+    assert _ping(ssm, with_profile) == []
+
+
+def test_ssm_commands_send_to_instance_ids_runs_on_those_only(ec2: Any, ssm: Any) -> None:
+    one, other = _instance(ec2), _instance(ec2)
+    ssm_commands.register_agent(one)
+    ssm_commands.register_agent(other)
+
+    command_id = _send(ssm, one)
+
+    (listed,) = ssm.list_commands(CommandId=command_id)["Commands"]
+    assert listed["InstanceIds"] == [one] and listed["TargetCount"] == 1
+    with pytest.raises(ClientError, match="InvocationDoesNotExist"):
+        ssm.get_command_invocation(CommandId=command_id, InstanceId=other)
