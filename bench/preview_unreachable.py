@@ -6,6 +6,9 @@ accepts and never answers (read timeouts), and optionally an address that drops
 packets (connect timeouts, as a firewalled network does). Printed beside
 the bake client's policy (10 retries, 10 s connect timeout), which is what check used
 before (measured then: 43 s, and the preview passed on a "skipped AWS checks" line).
+Check's first read is the reachability probe (one attempt, connect 1 s, read 2 s:
+``reachability.first_read``): a silent server fails it in 2.4 s (9.1 s with check's
+three attempts of 3 s each, before the probe).
 
     python -m bench.preview_unreachable [--blackhole 10.255.255.1] [--compare]
 """

@@ -34,7 +34,7 @@ from providers.aws.bake.baked_image import (
     update_baked_image,
 )
 from providers.aws.bake.preflight import PreflightRequest, preflight_bake
-from providers.aws.bake.reachability import AWS_CALL_ERRORS, aws_problem
+from providers.aws.bake.reachability import AWS_CALL_ERRORS, aws_problem, first_read
 from providers.aws.clients import Clients, default_region
 from providers.aws.errors import InvalidInputError
 from providers.aws.rules import validation
@@ -263,7 +263,10 @@ class BakedImageProvider(ResourceProvider):
         line says what it will do to the instance (``will stop i-…``)."""
         ec2 = reads.ec2
         try:
-            instance = find_instance(ec2, inputs["instance_id"])  # read once, for both
+            # Read once, for both; as the probe, so unreachable AWS fails within ~3 s.
+            instance = first_read(
+                reads, lambda client: find_instance(client, inputs["instance_id"])
+            )
             problems = check_bake(ec2, _request(inputs), instance=instance)
             if problems:
                 return problems

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bakery's main job on this machine, no AWS account needed: start a local AWS (a
-# moto server with Bakery's extensions), seed a golden instance in it, run
-# `pulumi up` on the bake-only `local` stack against it, check that a second preview
+# moto server with Bakery's extensions), seed a golden instance in it (a managed
+# node of the local Systems Manager), run `pulumi up` on the bake-only `local` stack
+# against it (patch, prepare, bake, restore, verify), check that a second preview
 # is clean, print the outputs, and stop the server.
 #
 #   scripts/local-up.sh
@@ -17,6 +18,10 @@
 #   BAKERY_LOCAL_DIR    work directory (default: a new temporary directory)
 #   BAKERY_LATENCY      non-empty: AWS-like durations scaled by this factor, e.g.
 #                       0.02 (tests/moto_ext/latency.py); default: instant
+#
+# The bake's waits run at 1/100 of AWS's pace here (BAKERY_TIME_SCALE, or the
+# BAKERY_LATENCY factor): the local AWS answers at once, and a patch command's
+# first look would otherwise come after 90 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
@@ -53,6 +58,7 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export AWS_ACCESS_KEY_ID=bakery-local AWS_SECRET_ACCESS_KEY=bakery-local
 export AWS_DEFAULT_REGION=us-east-1 MOTO_EC2_LOAD_DEFAULT_AMIS=false
+export BAKERY_TIME_SCALE="${BAKERY_LATENCY:-${BAKERY_TIME_SCALE:-0.01}}"
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
 server_pid=""
@@ -90,9 +96,14 @@ done
 [[ "$endpoint" == http://* ]] || die "the moto server did not start within 30s: $(cat "$work/moto.log")"
 log "local AWS (moto) at $endpoint"
 
-# 5. A golden instance: root volume plus a KMS-encrypted and a gp3 data volume.
-instance_id="$("$py" -m scripts.seed_golden_instance --endpoint-url "$endpoint")"
-log "seeded golden instance $instance_id"
+# 5. A golden instance: root volume plus a KMS-encrypted and a gp3 data volume, with
+#    an instance profile that makes it a managed node (patch and commands); a subnet
+#    for the verify's test instance.
+seeded="$("$py" -m scripts.seed_golden_instance --endpoint-url "$endpoint" --managed)"
+field() { "$py" -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$seeded" "$1"; }
+instance_id="$(field instance_id)"
+subnet_id="$(field subnet_id)"
+log "seeded golden instance $instance_id (managed by the local Systems Manager)"
 
 # 6. The `local` stack. `stack init` writes the stack file beside Pulumi.yaml, so
 #    it runs in a scratch copy of the project file; every later command reads that
@@ -107,6 +118,14 @@ if ! pulumi stack ls --cwd "$work/project" 2>/dev/null | grep -q '^local'; then
 fi
 pulumi config set --config-file "$config" --stack local bakery:bake.instance_id "$instance_id"
 pulumi config set --config-file "$config" --stack local bakery:bake.endpoint_url "$endpoint"
+# The whole cycle on this stack: patch, prepare, the image, and a verify on a test
+# instance before image_id is an output (the repository's Pulumi.local.yaml bakes only).
+cycle() { pulumi config set --config-file "$config" --stack local --path "$@"; }
+cycle bakery:bake.patch.operation install
+cycle bakery:bake.patch.reboot if_needed
+cycle 'bakery:bake.prepare.commands[0]' "cloud-init clean --logs"
+cycle bakery:bake.verify.subnet_id "$subnet_id"
+cycle bakery:bake.verify.instance_profile "$(field profile)"
 
 # 7. Bake.
 pulumi up --yes --stack local --config-file "$config"
@@ -125,7 +144,7 @@ if [[ -n "${BAKERY_LOCAL_KEEP:-}" ]]; then
     printf 'export PATH=%q\n' "$PATH"
     for name in PULUMI_HOME PULUMI_BACKEND_URL PULUMI_CONFIG_PASSPHRASE PULUMI_SKIP_UPDATE_CHECK \
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
-      AWS_DEFAULT_REGION MOTO_EC2_LOAD_DEFAULT_AMIS; do
+      AWS_DEFAULT_REGION MOTO_EC2_LOAD_DEFAULT_AMIS BAKERY_TIME_SCALE; do
       printf 'export %s=%q\n' "$name" "${!name}"
     done
     printf 'BAKERY_LOCAL_CONFIG=%q\nBAKERY_LOCAL_SERVER_PID=%q\nBAKERY_LOCAL_ENDPOINT=%q\n' \

@@ -30,7 +30,13 @@ READ_TIMEOUT_S = 30
 CHECK_MAX_ATTEMPTS = 3
 CHECK_CONNECT_TIMEOUT_S = 2
 CHECK_READ_TIMEOUT_S = 3
-Purpose = Literal["bake", "check"]
+# The reachability probe: check's first read, made once (providers/aws/bake/reachability.py,
+# ``first_read``). An endpoint that cannot answer fails it within connect 1 s + read 2 s;
+# one that answers (even with a throttle or an error) is read again with check's retries.
+PROBE_MAX_ATTEMPTS = 1
+PROBE_CONNECT_TIMEOUT_S = 1
+PROBE_READ_TIMEOUT_S = 2
+Purpose = Literal["bake", "check", "probe"]
 _POLICY: dict[str, tuple[dict[str, Any], float, float]] = {
     "bake": (
         {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
@@ -41,6 +47,11 @@ _POLICY: dict[str, tuple[dict[str, Any], float, float]] = {
         {"mode": "standard", "total_max_attempts": CHECK_MAX_ATTEMPTS},
         CHECK_CONNECT_TIMEOUT_S,
         CHECK_READ_TIMEOUT_S,
+    ),
+    "probe": (
+        {"mode": "standard", "total_max_attempts": PROBE_MAX_ATTEMPTS},
+        PROBE_CONNECT_TIMEOUT_S,
+        PROBE_READ_TIMEOUT_S,
     ),
 }
 
@@ -68,7 +79,8 @@ def make_client(
         region: AWS region; None uses the boto3 chain (AWS_REGION, profile).
         endpoint_url: a local endpoint (moto, LocalStack); None for AWS.
         purpose: "bake" (patient: long waits, heavy throttling) or "check" (preview's
-            read-only calls: short timeouts, few attempts, so unreachable AWS fails fast).
+            read-only calls: short timeouts, few attempts, so unreachable AWS fails fast)
+            or "probe" (check's first read: one attempt, connect 1 s, read 2 s).
     """
     retries, connect_s, read_s = _POLICY[purpose]
     config = Config(
@@ -137,6 +149,15 @@ class Clients:
         if region not in self._regions:
             self._regions[region] = Clients(region, self.endpoint_url, self.purpose)
         return self._regions[region]
+
+    def with_purpose(self, purpose: Purpose) -> Clients:
+        """This region's and endpoint's clients for another purpose (e.g. the probe)."""
+        if purpose == self.purpose:
+            return self
+        key = f"purpose:{purpose}"
+        if key not in self._regions:
+            self._regions[key] = Clients(self.region, self.endpoint_url, purpose)
+        return self._regions[key]
 
     def client(self, service: str) -> Any:
         """The ``service`` client, built by ``make_client`` the first time it is asked for."""

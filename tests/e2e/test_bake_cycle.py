@@ -22,12 +22,12 @@ from providers.aws.waits import TIME_SCALE_ENV
 from tests.conftest import REGION
 from tests.e2e.conftest import Aws, stack_config
 from tests.e2e.pulumi_cli import MotoServer, Stack, Workspace
+from tests.moto_ext.golden import SSM_PROFILE, manage_with_ssm
 
 pytestmark = pytest.mark.e2e
 
 # AWS-like latency times this: a patch of 600 s runs 6 s, a boot's status checks 0.9 s.
 LATENCY_SCALE = 0.01
-PROFILE = "bakery-golden-ssm"
 PATCH = {"operation": "install", "reboot": "if_needed", "timeout_s": 3600}
 PREPARE = {"commands": ["cloud-init clean --logs", "rm -f /root/.bash_history"]}
 RESTORE = {"commands": ["systemctl start app"]}
@@ -39,12 +39,7 @@ class CycleAws(Aws):
     def __init__(self, endpoint_url: str) -> None:
         super().__init__(endpoint_url)
         iam = make_client("iam", region=REGION, endpoint_url=endpoint_url)
-        iam.create_role(RoleName=PROFILE, AssumeRolePolicyDocument="{}")
-        iam.create_instance_profile(InstanceProfileName=PROFILE)
-        iam.add_role_to_instance_profile(InstanceProfileName=PROFILE, RoleName=PROFILE)
-        self.ec2.associate_iam_instance_profile(
-            IamInstanceProfile={"Name": PROFILE}, InstanceId=self.instance_id
-        )
+        manage_with_ssm(self.ec2, iam, self.instance_id)
         self.ssm = make_client("ssm", region=REGION, endpoint_url=endpoint_url)
         self.subnet_id = str(self.ec2.describe_subnets()["Subnets"][0]["SubnetId"])
 
@@ -117,7 +112,7 @@ def test_up_patches_prepares_bakes_restores_and_verifies_before_image_id_is_an_o
     cycle_stack.config_set("bakery:bake.restore", RESTORE)
     verify = {
         "subnet_id": aws.subnet_id,
-        "instance_profile": PROFILE,
+        "instance_profile": SSM_PROFILE,
         "command": {"commands": ["systemctl is-system-running"]},
         "timeout_s": 900,
     }

@@ -61,6 +61,9 @@ def test_local_sh_drives_the_kept_local_stack_then_stops_it(
     pid = _server_pid(work)
     try:
         assert "scripts/local.sh up --yes" in up.stdout
+        # The local stack runs the whole cycle: a patch, then a verify before image_id.
+        assert "patch: sent AWS-RunPatchBaseline" in up.stdout, up.stdout
+        assert "booted and passed; test instance terminated" in up.stdout, up.stdout
         first = json.loads(_ok(_local(env, "stack", "output", "--json")))["image_id"]
         _ok(_local(env, "preview", "--expect-no-changes"))
 

@@ -43,3 +43,23 @@ def seed_golden_instance(ec2: Any, kms: Any, *, name: str = "golden") -> str:
     ec2.attach_volume(InstanceId=instance_id, VolumeId=encrypted["VolumeId"], Device="/dev/sdf")
     ec2.attach_volume(InstanceId=instance_id, VolumeId=fast["VolumeId"], Device="/dev/sdg")
     return instance_id
+
+
+SSM_PROFILE = "bakery-golden-ssm"
+
+
+def manage_with_ssm(ec2: Any, iam: Any, instance_id: str, profile: str = SSM_PROFILE) -> str:
+    """Give the instance an instance profile (role and profile made if new): the local
+    Systems Manager (tests/moto_ext/ssm_commands.py) then lists it as a managed node.
+
+    Returns:
+        The profile's name, for ``verify.instance_profile``.
+    """
+    try:
+        iam.get_instance_profile(InstanceProfileName=profile)
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_role(RoleName=profile, AssumeRolePolicyDocument="{}")
+        iam.create_instance_profile(InstanceProfileName=profile)
+        iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=profile)
+    ec2.associate_iam_instance_profile(IamInstanceProfile={"Name": profile}, InstanceId=instance_id)
+    return profile

@@ -19,6 +19,11 @@ own documents. Here, as on AWS:
   5.2 also adds every instance of the region (its target filter with no targets matches
   all), so a verify command would seem to run on the golden instance too.
   https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html
+- A command sent to a managed node whose agent is not Online (ConnectionLost, Inactive)
+  is never delivered: it stays Pending until the delivery timeout, then ends TimedOut
+  with StatusDetails "Delivery Timed Out" and no exit code (ResponseCode -1), whatever
+  the node was scripted to do.
+  https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html
 - Managed nodes: DescribeInstanceInformation lists an instance only once its agent is
   registered (``register_agent``) and never while it is stopped or terminated;
   SendCommand to an unregistered instance fails InvalidInstanceId; to an unknown document
@@ -242,6 +247,8 @@ def _send_command(self: SimpleSystemManagerResponse) -> Any:
     parameters = dict(self._get_param("Parameters", {}) or {})
     for instance_id in instance_ids:
         scripted = _world.scripts.get((instance_id, document), Script())
+        if agents[instance_id] != "Online":
+            scripted = _undelivered(scripted)
         run = _Run(scripted, document, parameters)
         timing = latency.timed()
         if timing is not None:  # the command takes (virtual) time, not looks
@@ -250,6 +257,18 @@ def _send_command(self: SimpleSystemManagerResponse) -> Any:
             run.duration_s = lat.patch_s if document == "AWS-RunPatchBaseline" else lat.command_s
         _world.runs[(command["CommandId"], instance_id)] = run
     return result
+
+
+def _undelivered(scripted: Script) -> Script:
+    """What an agent out of touch makes of any command: Pending, then Delivery Timed Out."""
+    return Script(
+        status="TimedOut",
+        exit_code=-1,
+        details="Delivery Timed Out",
+        unseen_looks=scripted.unseen_looks,
+        pending_looks=scripted.pending_looks + scripted.in_progress_looks,
+        in_progress_looks=0,
+    )
 
 
 def _only_on(backend: Any, command: dict[str, Any], instance_ids: list[str]) -> None:

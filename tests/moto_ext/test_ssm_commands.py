@@ -200,3 +200,21 @@ def test_ssm_commands_send_to_instance_ids_runs_on_those_only(ec2: Any, ssm: Any
     assert listed["InstanceIds"] == [one] and listed["TargetCount"] == 1
     with pytest.raises(ClientError, match="InvocationDoesNotExist"):
         ssm.get_command_invocation(CommandId=command_id, InstanceId=other)
+
+
+def test_ssm_commands_agent_out_of_touch_ends_delivery_timed_out(ec2: Any, ssm: Any) -> None:
+    instance = _instance(ec2)
+    ssm_commands.register_agent(instance, ping="ConnectionLost")
+    ssm_commands.script(instance, "AWS-RunShellScript", status="Success")
+
+    command_id = _send(ssm, instance)
+
+    assert _looks(ssm, command_id, instance, 4) == [
+        "InvocationDoesNotExist",
+        "Pending",
+        "Pending",
+        "TimedOut",
+    ]
+    invocation = ssm.get_command_invocation(CommandId=command_id, InstanceId=instance)
+    assert invocation["StatusDetails"] == "Delivery Timed Out"
+    assert invocation["ResponseCode"] == -1

@@ -8,12 +8,16 @@ clients (``make_client(..., purpose="check")``) make the failure come in seconds
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from providers.aws.clients import Clients
 from providers.aws.errors import AwsUnreachableError, InvalidInputError
+
+T = TypeVar("T")
 
 # What a check-time AWS call raises when AWS cannot be asked: no path, no credentials,
 # refused access, or an answer that is not AWS's (a proxy's or captive portal's page).
@@ -74,3 +78,19 @@ def aws_problem(exc: BaseException, client: Any, endpoint_url: str | None) -> In
             + (", and that the endpoint is up" if endpoint_url else "")
         )
     return AwsUnreachableError(field_name, found, fix)
+
+
+def first_read(reads: Clients, read: Callable[[Any], T], service: str = "ec2") -> T:
+    """Check's first read, made as the reachability probe: one attempt, connect 1 s, read 2 s.
+
+    An endpoint that never answers (or cannot be reached) fails the check here within
+    about 3 s instead of after check's three attempts (9 s). An answer of any kind (a
+    throttle, a refusal) proves AWS is there: then the read is made again with
+    ``reads``' own retries, so a throttled preview still passes.
+
+    AWS calls: those of ``read``, once or twice.
+    """
+    try:
+        return read(reads.with_purpose("probe").client(service))
+    except ClientError:
+        return read(reads.client(service))

@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 import providers.aws.clients as clients_module
-from providers.aws.clients import CHECK_MAX_ATTEMPTS, MAX_ATTEMPTS, Clients
+from providers.aws.clients import (
+    CHECK_MAX_ATTEMPTS,
+    MAX_ATTEMPTS,
+    PROBE_MAX_ATTEMPTS,
+    Clients,
+)
 
 
 @pytest.fixture
@@ -81,13 +86,29 @@ def test_clients_for_props_without_region_uses_default_region() -> None:
 
 
 @pytest.mark.parametrize(
-    ("purpose", "attempts"), [("bake", MAX_ATTEMPTS), ("check", CHECK_MAX_ATTEMPTS)]
+    ("purpose", "attempts"),
+    [("bake", MAX_ATTEMPTS), ("check", CHECK_MAX_ATTEMPTS), ("probe", PROBE_MAX_ATTEMPTS)],
 )
 def test_clients_client_has_the_policy_of_its_purpose(purpose: Any, attempts: int) -> None:
     ec2 = Clients("us-east-1", purpose=purpose).ec2
 
     assert ec2.meta.region_name == "us-east-1"
     assert ec2.meta.config.retries["total_max_attempts"] == attempts
+
+
+def test_clients_with_purpose_keeps_region_and_endpoint() -> None:
+    check = Clients("eu-west-1", "http://127.0.0.1:5000", purpose="check")
+
+    probe = check.with_purpose("probe")
+
+    assert (probe.region, probe.endpoint_url, probe.purpose) == (
+        "eu-west-1",
+        "http://127.0.0.1:5000",
+        "probe",
+    )
+    assert check.with_purpose("probe") is probe and check.with_purpose("check") is check
+    config = probe.ec2.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (1, 2)
 
 
 def test_clients_refuse_to_be_pickled() -> None:

@@ -138,6 +138,21 @@ def test_run_command_timed_out_raises_with_the_status_details(
     assert "Delivery Timed Out" in str(caught.value) and "no exit code" in str(caught.value)
 
 
+def test_run_command_agent_out_of_touch_waits_for_it_and_sends_nothing(
+    ssm: Any, ec2: Any, instance: str, pacing: Pacing
+) -> None:
+    """A command to an agent out of touch would end Delivery Timed Out (the model's
+    rule): the step waits for the agent instead and fails naming its ping status."""
+    ssm_commands.register_agent(instance, ping="ConnectionLost")
+
+    with pytest.raises(WaitTimeoutError) as caught:
+        _run(ssm, ec2, instance, pacing, [])
+
+    assert "did not become Online" in str(caught.value)
+    assert "last state: ConnectionLost" in str(caught.value)
+    assert ssm.list_commands()["Commands"] == []
+
+
 def test_run_command_still_running_at_its_timeout_raises_wait_timeout(
     ssm: Any, ec2: Any, instance: str, pacing: Pacing, fake_clock: FakeClock
 ) -> None:

@@ -6,8 +6,8 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from providers.aws.bake.reachability import aws_problem
-from providers.aws.clients import CHECK_MAX_ATTEMPTS, make_client
+from providers.aws.bake.reachability import aws_problem, first_read
+from providers.aws.clients import CHECK_MAX_ATTEMPTS, Clients, make_client
 from providers.aws.errors import AwsUnreachableError
 from tests.conftest import REGION, closed_endpoint
 
@@ -28,6 +28,41 @@ def test_aws_problem_unreachable_endpoint_names_endpoint_and_region_after_few_at
     assert "\n" not in str(problem)
     assert len(sent) == CHECK_MAX_ATTEMPTS  # a few attempts, not the bake client's ten
     assert ec2.meta.config.connect_timeout <= 3
+
+
+def _sent(clients: Clients, service: str = "ec2") -> list[str]:
+    """The purposes of the requests ``clients``' ``service`` client sends, as they go."""
+    sent: list[str] = []
+    client = clients.client(service)
+    client.meta.events.register(
+        f"before-send.{service}.*", lambda **_: sent.append(clients.purpose)
+    )
+    return sent
+
+
+def test_first_read_unreachable_sends_one_request_and_no_check_retry() -> None:
+    reads = Clients(REGION, closed_endpoint(), purpose="check")
+    probe_sent, check_sent = _sent(reads.with_purpose("probe")), _sent(reads)
+
+    with pytest.raises(BotoCoreError):
+        first_read(reads, lambda ec2: ec2.describe_instances())
+
+    assert (len(probe_sent), len(check_sent)) == (1, 0)
+
+
+def test_first_read_an_answer_of_any_kind_is_read_again_with_check_retries() -> None:
+    reads = Clients(REGION, purpose="check")
+    asked: list[str] = []
+
+    def read(ec2: object) -> str:
+        purpose = "probe" if ec2 is reads.with_purpose("probe").ec2 else "check"
+        asked.append(purpose)
+        if purpose == "probe":
+            raise ClientError({"Error": {"Code": "RequestLimitExceeded"}}, "DescribeInstances")
+        return "read"
+
+    assert first_read(reads, read) == "read"
+    assert asked == ["probe", "check"]
 
 
 def test_aws_problem_access_denied_names_operation_and_policy() -> None:
