@@ -19,6 +19,12 @@ with a ``tests.recording.CallRecorder`` on the provider's client):
   id and outs, the image as DescribeImages showed it and the calls that changed AWS
   (not Describe/Get/List). Three cases: a generated name (consistency ``stop``), a
   user name (``live``) and a ``reboot`` bake with a description.
+- ``fixtures/main_7106df8_state.json``, commit 7106df8 (the main this session started
+  from; captured by ``fixtures/capture_main_7106df8.py.txt``): the same three cases
+  and a fourth with the golden instance's cycle (prepare and restore commands, a verify
+  with its test instance) under the ssm_commands, instance_status and image_launch
+  models. Its Run Command and test-instance requests are not replayed: they leave
+  nothing the provider reads again but the tags, which are.
 
 The test replays the recorded requests into a fresh moto (ids mapped), so AWS holds
 what the old code made, then drives today's provider with the old state.
@@ -46,15 +52,34 @@ from tests.recording import CallRecorder
 FIXTURES = Path(__file__).parent / "fixtures"
 MAIN_1B9CB54 = "old_main_state.json"
 MAIN_87F131F = "main_87f131f_state.json"
+MAIN_7106DF8 = "main_7106df8_state.json"
 CASES = [
     (MAIN_1B9CB54, "generated_name"),
     (MAIN_1B9CB54, "user_named"),
     (MAIN_87F131F, "generated_name"),
     (MAIN_87F131F, "user_named"),
     (MAIN_87F131F, "rebooted"),
+    (MAIN_7106DF8, "generated_name"),
+    (MAIN_7106DF8, "user_named"),
+    (MAIN_7106DF8, "rebooted"),
+    (MAIN_7106DF8, "cycle"),
 ]
+# The labels of the mains whose pickled provider and refresh are checked too.
+PICKLED = [
+    (fixture, label)
+    for fixture in (MAIN_87F131F, MAIN_7106DF8)
+    for label in ("generated_name", "user_named", "rebooted")
+] + [(MAIN_7106DF8, "cycle")]
 # Requests that leave the instance where it was (restore_state): not replayed.
-_NOT_REPLAYED = {"StopInstances", "StartInstances", "RebootInstances"}
+# Nor the cycle's commands and its test instance (launched and terminated in the bake).
+_NOT_REPLAYED = {
+    "StopInstances",
+    "StartInstances",
+    "RebootInstances",
+    "SendCommand",
+    "RunInstances",
+    "TerminateInstances",
+}
 
 
 def _devices(ec2: Any, instance_id: str) -> dict[str, str]:
@@ -76,6 +101,12 @@ def _replay(ec2: Any, recorded: dict[str, Any], old_instance: str, instance_id: 
     devices = _devices(ec2, instance_id)
     by_device: dict[str, str] = {}
     renames: dict[str, str] = {}
+    test_instances = {
+        i
+        for r in case["sent"]
+        if r["op"] == "TerminateInstances"
+        for i in r["params"]["InstanceIds"]
+    }
     for request in case["sent"]:
         op, params = request["op"], request["params"]
         if op == "CreateSnapshots":
@@ -96,6 +127,8 @@ def _replay(ec2: Any, recorded: dict[str, Any], old_instance: str, instance_id: 
         elif op not in _NOT_REPLAYED:
             if "Resources" in params:
                 params["Resources"] = [renames.get(r, r) for r in params["Resources"]]
+                if not params["Resources"] or any(r in test_instances for r in params["Resources"]):
+                    continue  # the test instance's tags: it was terminated in the bake
             getattr(ec2, xform_name(op))(**params)
     for old, new in renames.items():
         text = text.replace(old, new)
@@ -106,7 +139,10 @@ def _old_state(ec2: Any, fixture: str, label: str) -> dict[str, Any]:
     """One case of a fixture, its image and snapshots made again in moto (ids mapped)."""
     instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
     captured = json.loads((FIXTURES / fixture).read_text())
-    return dict(json.loads(_replay(ec2, captured[label], captured["instance_id"], instance_id)))
+    text = _replay(ec2, captured[label], captured["instance_id"], instance_id)
+    if "subnet_id" in captured:  # the verify's subnet: moto's default subnets get new ids
+        text = text.replace(captured["subnet_id"], ec2.describe_subnets()["Subnets"][0]["SubnetId"])
+    return dict(json.loads(text))
 
 
 def _bake_id(inputs: dict[str, Any]) -> str:
@@ -151,18 +187,22 @@ def _as_today(news: dict[str, Any]) -> dict[str, Any]:
     return today
 
 
-@pytest.mark.parametrize("label", ["generated_name", "user_named", "rebooted"])
-def test_upgrade_state_from_main_87f131f_names_todays_provider(ec2: Any, label: str) -> None:
-    case = _old_state(ec2, MAIN_87F131F, label)
+@pytest.mark.parametrize(("fixture", "label"), PICKLED)
+def test_upgrade_state_from_earlier_main_names_todays_provider(
+    ec2: Any, fixture: str, label: str
+) -> None:
+    case = _old_state(ec2, fixture, label)
     for props in (case["news"], case["inputs"], case["outs"]):
         provider = dill.loads(base64.b64decode(props["__provider"]))
 
         assert type(provider) is BakedImageProvider
 
 
-@pytest.mark.parametrize("label", ["generated_name", "user_named", "rebooted"])
-def test_upgrade_refresh_of_main_87f131f_state_reads_the_same_outputs(ec2: Any, label: str) -> None:
-    case = _old_state(ec2, MAIN_87F131F, label)
+@pytest.mark.parametrize(("fixture", "label"), PICKLED)
+def test_upgrade_refresh_of_earlier_main_state_reads_the_same_outputs(
+    ec2: Any, fixture: str, label: str
+) -> None:
+    case = _old_state(ec2, fixture, label)
 
     read = BakedImageProvider().read(case["id"], case["outs"])
 
