@@ -156,8 +156,8 @@ class Downtime:
 
 def _naive_bake(ec2: Any, req: BakeRequest, pacing: Pacing) -> None:
     """The order most scripts use: restart only after the image is available."""
-    source_instance.stop_instance(ec2, req.instance_id, pacing=pacing)
-    image_id = images.create_image(
+    source_instance.change_state(ec2, req.instance_id, "stopped", pacing=pacing)
+    image_id = images.create_image_tagged(
         ec2,
         req.instance_id,
         name=req.name,
@@ -165,9 +165,9 @@ def _naive_bake(ec2: Any, req: BakeRequest, pacing: Pacing) -> None:
         no_reboot=True,
         image_tags={"bakery:bake-id": req.bake_id},
         snapshot_tags={"bakery:bake-id": req.bake_id},
-    )
+    ).image_id
     images.wait_for_image(ec2, image_id, req.bake_id, pacing=pacing)
-    source_instance.start_instance(ec2, req.instance_id, pacing=pacing)
+    source_instance.change_state(ec2, req.instance_id, "running", pacing=pacing)
 
 
 def _cycle(ec2: Any, instance_id: str) -> dict[str, Any]:
