@@ -92,6 +92,14 @@ class Run:
     wall_s: float
     peak_in_flight: int
     longest_bake_s: float
+    start_skew_s: float = 0.0  # first bake's start to the last one's
+    moto_cpu_s: float = 0.0  # CPU the local AWS (moto server) spent on this run
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _project(root: Path) -> Path:
@@ -105,8 +113,9 @@ def _project(root: Path) -> Path:
     return source
 
 
-def _analyse(events_path: Path) -> tuple[int, float]:
-    """(most bakes in flight at once, longest bake in s) from the engine's event log."""
+def _analyse(events_path: Path) -> tuple[int, float, float]:
+    """(most bakes in flight at once, longest bake in s, start skew in s) from the
+    engine's event log."""
     events = read_events(events_path)
     stamps = {e["sequence"]: float(e["timestamp"]) for e in events}
     started: dict[str, float] = {}
@@ -122,7 +131,8 @@ def _analyse(events_path: Path) -> tuple[int, float]:
         else:
             in_flight -= 1
             longest = max(longest, stamps[seq] - started[urn])
-    return peak, longest
+    skew = max(started.values()) - min(started.values()) if started else 0.0
+    return peak, longest, skew
 
 
 def _bake(ws: Workspace, name: str, mode: str, ids: list[str], url: str, parallel: str) -> Run:
@@ -142,8 +152,8 @@ def _bake(ws: Workspace, name: str, mode: str, ids: list[str], url: str, paralle
     result = stack.up(*args).check()
     images = stack.outputs()
     assert len(images) == len(ids) and all(v.startswith("ami-") for v in images.values())
-    peak, longest = _analyse(events)
-    return Run(result.seconds, peak, longest)
+    peak, longest, skew = _analyse(events)
+    return Run(result.seconds, peak, longest, skew)
 
 
 def main() -> None:
@@ -190,10 +200,14 @@ def main() -> None:
             for n, mode, parallel in plan:
                 ids = [seed_golden_instance(ec2, kms, name=f"g{i}") for i in range(n)]
                 name = f"{mode.replace('@', '-')}-{n}"
+                cpu_before = _cpu_s(moto.process.pid)
                 runs[(mode, n)] = run = _bake(ws, name, mode, ids, moto.url, parallel)
+                run.moto_cpu_s = _cpu_s(moto.process.pid) - cpu_before
                 print(
                     f"  {mode:>14} N={n:<3} {run.wall_s:6.1f}s  [{run.peak_in_flight:>2} in "
-                    f"flight, longest bake {run.longest_bake_s:.0f}s]",
+                    f"flight, longest bake {run.longest_bake_s:.0f}s, last bake started "
+                    f"{run.start_skew_s:.1f}s after the first, local AWS CPU "
+                    f"{run.moto_cpu_s:.1f}s]",
                     flush=True,
                 )
         finally:
