@@ -6,6 +6,7 @@ by the stack config loader. Rules cite AWS's documented limits.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -237,8 +238,14 @@ def check_ou_arns(value: Any, field: str = "share_with_organizational_units") ->
     )
 
 
+@functools.cache
 def known_regions() -> frozenset[str]:
-    """Every EC2 region botocore knows, in every partition."""
+    """Every EC2 region botocore knows, in every partition.
+
+    Read once per process: botocore's bundled endpoint and service data do not change
+    while it runs, and reading them (a new session, endpoints.json, the ec2 model)
+    cost about 0.18 s of CPU, paid on every check before (bench/check_cost.py).
+    """
     import botocore.session
 
     session = botocore.session.get_session()
@@ -258,6 +265,8 @@ def check_copy_regions(value: Any, home_region: Any, field: str = "copy_to_regio
                 field, value, 'expected a map of region to KMS key, e.g. {"eu-west-1": null}'
             )
         ]
+    if not value:
+        return []
     problems: Problems = []
     regions = known_regions()
     for region, kms_key in value.items():
