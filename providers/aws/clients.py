@@ -129,6 +129,7 @@ class Clients:
         self.purpose: Purpose = purpose
         self._built: dict[str, Any] = {}
         self._regions: dict[str, Clients] = {}
+        self._purposes: dict[str, Clients] = {}
 
     @classmethod
     def for_props(
@@ -154,10 +155,9 @@ class Clients:
         """This region's and endpoint's clients for another purpose (e.g. the probe)."""
         if purpose == self.purpose:
             return self
-        key = f"purpose:{purpose}"
-        if key not in self._regions:
-            self._regions[key] = Clients(self.region, self.endpoint_url, purpose)
-        return self._regions[key]
+        if purpose not in self._purposes:
+            self._purposes[purpose] = Clients(self.region, self.endpoint_url, purpose)
+        return self._purposes[purpose]
 
     def client(self, service: str) -> Any:
         """The ``service`` client, built by ``make_client`` the first time it is asked for."""

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from providers.aws.clients import make_client
 from tests.conftest import REGION
 from tests.moto_ext import ssm_commands
+from tests.moto_ext.golden import manage_with_ssm
 
 
 def _instance(ec2: Any) -> str:
@@ -165,19 +166,8 @@ def test_ssm_commands_aws_documents_exist_and_unknown_ones_do_not(ec2: Any, ssm:
 def test_ssm_commands_auto_register_lists_instances_with_an_instance_profile_only(
     ec2: Any, ssm: Any
 ) -> None:
-    iam = make_client("iam", region=REGION)
-    iam.create_role(RoleName="ssm-core", AssumeRolePolicyDocument="{}")
-    iam.create_instance_profile(InstanceProfileName="ssm-core")
-    iam.add_role_to_instance_profile(InstanceProfileName="ssm-core", RoleName="ssm-core")
-    with_profile = str(
-        ec2.run_instances(
-            ImageId="ami-12345678",
-            MinCount=1,
-            MaxCount=1,
-            IamInstanceProfile={"Name": "ssm-core"},
-        )["Instances"][0]["InstanceId"]
-    )
-    without = _instance(ec2)
+    with_profile, without = _instance(ec2), _instance(ec2)
+    manage_with_ssm(ec2, make_client("iam", region=REGION), with_profile)
     ssm_commands.auto_register()
 
     assert _ping(ssm, with_profile) == ["Online"]
