@@ -12,6 +12,12 @@ LINEAGE = "bakery:lineage"
 BAKED_AT = "bakery:baked-at"
 SOURCE_INSTANCE = "bakery:source-instance"
 DOWNTIME_S = "bakery:downtime-seconds"
+# On an image, what its bake saw of the source instance: how many seconds after the
+# request its stop was last seen still under way, and its start (less one look's step).
+# The next bake of the lineage resumes its looks just after them
+# (providers/aws/wait_table.py): AWS documents no duration for either.
+STOP_S = "bakery:stop-seconds"
+START_S = "bakery:start-seconds"
 RETIRED_AT = "bakery:retired-at"
 # A promoting stack's hold on an image it runs: ``bakery:held-by:<org>/<project>/<stack>``.
 HELD_BY = "bakery:held-by:"

@@ -15,7 +15,8 @@ ImageAvailable, SnapshotCompleted), with the gaps AWS's own waiters leave filled
 - ``image_available`` also fails on the terminal states AWS lists for images
   (EC2 API reference, Image.State), and times its looks from the image's snapshots'
   ``Progress`` (EC2 API reference, Snapshot.Progress), since an image of 10-minute
-  snapshots cannot be available before they are;
+  snapshots cannot be available before they are; once they are complete (AWS gives
+  no time for the rest), it looks again after a quarter of the time so far;
 - ``image_snapshots_started``: the image has a snapshot (tagged with its bake id at
   creation) of every EBS volume of the instance: the moment a stopped instance can be
   started again (a snapshot is point-in-time when it starts: EC2 User Guide, "Amazon
@@ -24,10 +25,21 @@ ImageAvailable, SnapshotCompleted), with the gaps AWS's own waiters leave filled
 Run Command waits (``command_done``, ``agent_online``) copy botocore's ssm
 ``CommandExecuted`` acceptors; see their entries below.
 
-Cadences are chosen for few looks (bench/bake_downtime.py counts them): a stop is
-never over at once, so its wait first settles, then looks every few seconds (each
-second late is downtime); a start's wait looks rarely (the instance is up when it is
-up; only the bake's end waits for the look).
+Cadences are chosen for few looks (bench/bake_downtime.py counts them). AWS documents
+no duration for a stop or a start (StopInstances: EC2 "attempts to shut it down
+forcibly after a short while"; the User Guide's "Stop and start Amazon EC2 instances"
+gives none), so each look at once, and then:
+
+- with the instance's own history (tagged on the lineage's last image: ``tags.STOP_S``,
+  how long its last stop was still seen under way, and ``tags.START_S``, when its last
+  start was seen done), a stop's looks are 0.5 s apart from just after the former
+  (each second late is downtime) and a start's first look lands at the latter (the
+  instance serves once it is running, whenever we look);
+- without it (a first bake), a stop's wait settles 10 s, then looks every 4 s (a
+  backoff would make a long stop's downtime longer still); a start's looks rarely.
+
+After CreateImage, its snapshots are looked for at once, then every second for 5 s,
+then with backoff: the instance is started as soon as the last one is seen.
 """
 
 from __future__ import annotations
@@ -138,7 +150,15 @@ def _image_state(response: Any) -> Observation:
 WAITS: dict[str, Waiter] = {
     "instance_stopped": Waiter(
         "stopped",
-        WaitSpec(15 * MINUTE, first_delay_s=4.0, max_delay_s=4.0, settle_s=10.0, jitter=0.2),
+        WaitSpec(
+            15 * MINUTE,
+            first_delay_s=4.0,
+            max_delay_s=4.0,
+            settle_s=10.0,
+            jitter=0.2,
+            near_step_s=0.5,
+            near_looks=10,
+        ),
         Acceptors(frozenset({"stopped"}), frozenset({"pending", "terminated", "shutting-down"})),
         _instances,
         _instance_state,
@@ -155,7 +175,15 @@ WAITS: dict[str, Waiter] = {
     ),
     "instance_running": Waiter(
         "running",
-        WaitSpec(15 * MINUTE, first_delay_s=15.0, max_delay_s=30.0, settle_s=15.0, jitter=0.2),
+        WaitSpec(
+            15 * MINUTE,
+            first_delay_s=15.0,
+            max_delay_s=30.0,
+            settle_s=15.0,
+            jitter=0.2,
+            near_step_s=2.0,
+            near_looks=3,
+        ),
         Acceptors(
             frozenset({"running"}),
             frozenset({"shutting-down", "terminated", "stopping", "stopped-by-ec2"}),
@@ -166,7 +194,14 @@ WAITS: dict[str, Waiter] = {
     ),
     "image_snapshots_started": Waiter(
         "started",
-        WaitSpec(15 * MINUTE, first_delay_s=2.0, max_delay_s=10.0, jitter=0.2),
+        WaitSpec(
+            15 * MINUTE,
+            first_delay_s=2.0,
+            max_delay_s=10.0,
+            jitter=0.2,
+            near_step_s=1.0,
+            near_looks=5,
+        ),
         Acceptors(frozenset({"started"}), frozenset({"error"})),
         _snapshots_of_volumes,
         _snapshots_started,
@@ -175,7 +210,12 @@ WAITS: dict[str, Waiter] = {
     "image_available": Waiter(
         "available",
         WaitSpec(
-            10 * HOUR, first_delay_s=20.0, max_delay_s=120.0, jitter=0.2, estimate_cap_s=300.0
+            10 * HOUR,
+            first_delay_s=20.0,
+            max_delay_s=120.0,
+            jitter=0.2,
+            estimate_cap_s=300.0,
+            elapsed_share=0.25,
         ),
         Acceptors(
             frozenset({"available"}),

@@ -41,7 +41,16 @@ class WaitSpec:
     transitions that take a while (a stop): looking during it only costs requests.
     When the probe reports a fraction done and the wait knows when the work began
     (``origin``), the next look is timed for the estimated end instead, within
-    ``first_delay_s`` .. ``estimate_cap_s`` (default ``max_delay_s``).
+    ``first_delay_s`` .. ``estimate_cap_s`` (default ``max_delay_s``). Without a
+    fraction, ``elapsed_share`` > 0 stretches the backoff to that share of the time the
+    work has run (up to ``estimate_cap_s``): a look is never later than that share of
+    the whole wait, and a long wait needs few looks.
+
+    When the caller knows how long the transition was under way last time
+    (``under_way_s``: from this instance's last stop, since AWS documents no duration),
+    up to ``near_looks`` looks are made ``near_step_s`` apart from then, in place of the
+    settle; then the backoff. A transition as long as the last one is then seen at most
+    ``near_step_s`` late (and a faster one is seen done at the first of them).
     """
 
     deadline_s: float
@@ -50,17 +59,36 @@ class WaitSpec:
     settle_s: float = 0.0
     jitter: float = 1.0
     estimate_cap_s: float | None = None
+    elapsed_share: float = 0.0
+    near_step_s: float = 0.0
+    near_looks: int = 0
 
     def delay(self, attempt: int, rand: Callable[[], float]) -> float:
         """The jittered delay before probe number ``attempt + 1``."""
         base = min(self.max_delay_s, self.first_delay_s * 2 ** min(attempt, 30))
         return base * (1.0 - self.jitter * (1.0 - rand()))
 
+    def stretched(self, delay_s: float, running_s: float | None) -> float:
+        """``delay_s``, or ``elapsed_share`` of ``running_s`` when longer (capped)."""
+        if self.elapsed_share <= 0 or running_s is None:
+            return delay_s
+        cap = self.estimate_cap_s or self.max_delay_s
+        return max(delay_s, min(cap, self.elapsed_share * running_s))
+
     def towards(self, eta_s: float) -> float:
         """The delay towards an estimated end ``eta_s`` away (capped both ways; a little
         past it, so that the look lands after the end rather than just before)."""
         cap = self.estimate_cap_s or self.max_delay_s
         return max(self.first_delay_s, min(cap, eta_s * 1.05))
+
+    def near_delay(self, look: int, elapsed_s: float, under_way_s: float | None) -> float | None:
+        """The delay before near look number ``look`` (``under_way_s + look *
+        near_step_s``), ``elapsed_s`` into the wait; ``near_step_s`` when that is past;
+        None once the near looks are spent or nothing is known."""
+        if under_way_s is None or self.near_step_s <= 0 or look >= self.near_looks:
+            return None
+        due = under_way_s + look * self.near_step_s - elapsed_s
+        return due if due > 0 else self.near_step_s
 
     def with_deadline(self, deadline_s: float) -> WaitSpec:
         """The same cadence with another deadline (a user's timeout)."""
@@ -156,6 +184,7 @@ def wait_until(
     sleep: Callable[[float], None] = time.sleep,
     rand: Callable[[], float] = random.random,
     origin: float | None = None,
+    under_way_s: float | None = None,
 ) -> object:
     """Probe until success, failure or the deadline.
 
@@ -168,6 +197,8 @@ def wait_until(
         on_progress: called with (elapsed seconds, state) after each probe.
         origin: when the work waited on began (``clock`` time); with a reported
             fraction it times the next look for the estimated end.
+        under_way_s: how long the same transition was last seen under way (seconds
+            after the start); the spec's near looks resume after it (``WaitSpec``).
 
     Returns:
         The state seen by the successful probe.
@@ -178,7 +209,8 @@ def wait_until(
     """
     start = clock()
     attempt = 0
-    settled = spec.settle_s <= 0
+    near = 0
+    settled = spec.settle_s <= 0 or spec.near_delay(0, 0.0, under_way_s) is not None
     while True:
         outcome, state, *rest = probe()
         fraction = rest[0] if rest else None
@@ -192,14 +224,19 @@ def wait_until(
         remaining = spec.deadline_s - elapsed
         if remaining <= 0:
             raise WaitTimeoutError(resource, goal, state, elapsed)
-        eta = estimate_left(fraction, clock() - origin if origin is not None else None)
-        if not settled:  # the first look found it under way: give it its usual time
+        running_s = clock() - origin if origin is not None else None
+        eta = estimate_left(fraction, running_s)
+        near_delay = spec.near_delay(near, clock() - start, under_way_s)
+        if near_delay is not None:  # after the last one's end
+            near += 1
+            sleep(min(near_delay, remaining))
+        elif not settled:  # the first look found it under way: give it its usual time
             settled = True
             sleep(min(spec.settle_s, remaining))
         elif eta is not None:
             sleep(min(spec.towards(eta), remaining))
         else:  # no estimate: back off (only these looks count towards the backoff)
-            sleep(min(spec.delay(attempt, rand), remaining))
+            sleep(min(spec.stretched(spec.delay(attempt, rand), running_s), remaining))
             attempt += 1
 
 
@@ -269,6 +306,7 @@ def wait_for(
     spec: WaitSpec | None = None,
     log: Log | None = None,
     origin: float | None = None,
+    under_way_s: float | None = None,
 ) -> object:
     """``wait_until`` for a ``wait_table.WAITS`` entry, with ``resource: state (elapsed)`` lines."""
     on_progress = None
@@ -289,4 +327,5 @@ def wait_for(
         sleep=pacing.sleep,
         rand=pacing.rand,
         origin=origin,
+        under_way_s=under_way_s,
     )

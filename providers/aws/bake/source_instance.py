@@ -160,8 +160,10 @@ def wait_for_state(
     pacing: Pacing,
     spec: WaitSpec | None = None,
     log: Log | None = None,
+    under_way_s: float | None = None,
 ) -> str:
-    """Wait for the instance to reach the goal of ``WAITS[waiter_name]``."""
+    """Wait for the instance to reach the goal of ``WAITS[waiter_name]`` (``under_way_s``:
+    from this instance's history)."""
     waiter = WAITS[waiter_name]
     resource = f"instance {instance_id}"
     return str(
@@ -172,6 +174,7 @@ def wait_for_state(
             pacing=pacing,
             spec=spec,
             log=log,
+            under_way_s=under_way_s,
         )
     )
 
@@ -228,6 +231,14 @@ def request_start(
         raise StartRefusedError(instance_id, getattr(exc, "state", "?"), spec.deadline_s) from exc
 
 
+@dataclass(frozen=True)
+class StateChange:
+    """What the looks of one stop or start saw, in seconds after its request."""
+
+    under_way_s: float  # the last look that saw it still under way (0: none did)
+    done_s: float  # the look that saw it done
+
+
 def change_state(
     ec2: Any,
     instance_id: str,
@@ -236,11 +247,13 @@ def change_state(
     pacing: Pacing,
     spec: WaitSpec | None = None,
     log: Log | None = None,
-) -> None:
+    under_way_s: float | None = None,
+) -> StateChange:
     """Stop or start the instance and wait until it is ``wanted``.
 
     A stop is the caller's to hold (``instance_hold``); a start retries the refusals
-    that pass (``request_start``).
+    that pass (``request_start``). ``under_way_s``: how long the instance's last such
+    change was seen under way (the looks resume just after it: ``WaitSpec``).
 
     AWS calls: StopInstances or StartInstances, DescribeInstances (polls).
 
@@ -251,7 +264,27 @@ def change_state(
         ec2.stop_instances(InstanceIds=[instance_id])
     else:
         request_start(ec2, instance_id, pacing=pacing, log=log or _quiet)
-    wait_for_state(ec2, instance_id, f"instance_{wanted}", pacing=pacing, spec=spec, log=log)
+    requested = pacing.clock()
+    waiter = WAITS[f"instance_{wanted}"]
+    look = waiter.probe(ec2, [instance_id])
+    under_way = {"s": 0.0}
+
+    def probe() -> tuple[Outcome, object] | tuple[Outcome, object, float | None]:
+        seen = look()
+        if seen[0] is Outcome.RETRY:
+            under_way["s"] = pacing.clock() - requested
+        return seen
+
+    wait_for(
+        waiter,
+        probe,
+        resource=f"instance {instance_id}",
+        pacing=pacing,
+        spec=spec,
+        log=log,
+        under_way_s=under_way_s,
+    )
+    return StateChange(under_way["s"], pacing.clock() - requested)
 
 
 def current_state(ec2: Any, instance_id: str) -> str:
@@ -270,8 +303,16 @@ def restore_instance(
     pacing: Pacing,
     spec: WaitSpec | None = None,
     log: Log | None = None,
-) -> None:
+    under_way_s: float | None = None,
+    starting: str = "",
+) -> StateChange | None:
     """Put the instance back in ``wanted`` ("running" or "stopped"), whatever happened.
+
+    ``starting`` is logged when it has to be started; ``under_way_s`` is how long its
+    last start was seen under way.
+
+    Returns:
+        What the start's looks saw (``change_state``), or None when none was needed.
 
     Raises:
         InstanceNotRestoredError: it could not be started; the message says the state
@@ -281,8 +322,13 @@ def restore_instance(
         current = describe_instance(ec2, instance_id)["State"]["Name"]
         if current in TRANSIENT_STATES:
             current = wait_for_state(ec2, instance_id, "instance_settled", pacing=pacing, spec=spec)
-        if wanted == "running" and current != "running":
-            change_state(ec2, instance_id, "running", pacing=pacing, spec=spec, log=log)
+        if wanted != "running" or current == "running":
+            return None
+        if starting and log is not None:
+            log(starting)
+        return change_state(
+            ec2, instance_id, "running", pacing=pacing, spec=spec, log=log, under_way_s=under_way_s
+        )
     except Exception as exc:
         raise InstanceNotRestoredError(
             instance_id, wanted, exc, current_state(ec2, instance_id)

@@ -50,6 +50,7 @@ from providers.aws.bake.preflight import wait_for_pending_volume_snapshots
 from providers.aws.bake.request import BakedImageInfo, BakeRequest, image_info, own_image
 from providers.aws.bake.source_instance import (
     SourceInstance,
+    StateChange,
     change_state,
     current_state,
     inspect_instance,
@@ -83,10 +84,15 @@ from providers.aws.waits import Outcome, Pacing, wait_for
 _DEAD_IMAGE_STATES = frozenset({"pending", "failed", "error", "invalid"})
 
 
-def _discard_abandoned(ec2: Any, req: BakeRequest, log: Log) -> None:
-    """Remove what failed bakes of this lineage left: dead images, unused snapshots."""
+def _discard_abandoned(ec2: Any, req: BakeRequest, log: Log) -> list[dict[str, Any]]:
+    """Remove what failed bakes of this lineage left: dead images, unused snapshots.
+
+    Returns:
+        The lineage's images as listed (their tags hold the instance's history).
+    """
     kept_bakes = {req.bake_id}
-    for image in find_images(ec2, tags.LINEAGE, req.lineage):
+    lineage = find_images(ec2, tags.LINEAGE, req.lineage)
+    for image in lineage:
         bake = tags.to_dict(image.get("Tags")).get(tags.BAKE_ID, "")
         dead = image.get("State") in _DEAD_IMAGE_STATES or tags.VERIFY_FAILED in tags.to_dict(
             image.get("Tags")
@@ -104,6 +110,49 @@ def _discard_abandoned(ec2: Any, req: BakeRequest, log: Log) -> None:
     if orphans:
         log(f"removing {len(orphans)} snapshot(s) of abandoned bakes")
         delete_snapshots(ec2, orphans)
+    return lineage
+
+
+def instance_timings(images: list[dict[str, Any]]) -> dict[str, float]:
+    """How long the source instance's last stop and start were seen under way (seconds,
+    by wanted state), from the newest image of the lineage that recorded them
+    (``timing_tags``): the next bake's looks resume just after (``wait_table``: AWS
+    documents no duration for either)."""
+    newest: tuple[str, dict[str, str]] = ("", {})
+    for image in images:
+        image_tags = tags.to_dict(image.get("Tags"))
+        baked_at = image_tags.get(tags.BAKED_AT) or str(image.get("CreationDate", ""))
+        if _TIMINGS.keys() & image_tags.keys() and baked_at >= newest[0]:
+            newest = (baked_at, image_tags)
+    timings: dict[str, float] = {}
+    for key, state in _TIMINGS.items():
+        try:
+            timings[state] = float(newest[1][key])
+        except (KeyError, ValueError):  # not recorded, or edited by hand
+            continue
+    return timings
+
+
+# Tag -> state: the stop's last look that still saw it stopping, the start's look that
+# saw it running (seconds after the request): the next bake's first near look.
+_TIMINGS = {tags.STOP_S: "stopped", tags.START_S: "running"}
+
+
+def timing_tags(took: dict[str, StateChange], expected: dict[str, float]) -> dict[str, str]:
+    """What this bake saw of the instance's stop and start, for ``instance_timings``.
+
+    A stop already done at the first look timed from the last one (``expected``) was
+    faster than that by an unknown amount: nothing is recorded, so the next bake learns
+    it afresh rather than look late.
+    """
+    found: dict[str, str] = {}
+    stop = took.get("stopped")
+    # (The tag is rounded to 0.01 s: the first near look is at most that before it.)
+    if stop is not None and stop.under_way_s > max(expected.get("stopped", 0.0) - 0.01, 0.0):
+        found[tags.STOP_S] = f"{stop.under_way_s:.2f}"
+    if "running" in took:
+        found[tags.START_S] = f"{took['running'].done_s:.2f}"
+    return found
 
 
 def _artifact_tags(req: BakeRequest, baked_at: str) -> dict[str, str]:
@@ -138,6 +187,9 @@ class BakeRun:
         self.restore_to = "running"
         self.down_since: float | None = None
         self.downtime = 0.0
+        # The instance's history (``instance_timings``) and this bake's, by state.
+        self.expected: dict[str, float] = {}
+        self.took: dict[str, StateChange] = {}
         # Snapshot tags an endpoint refused at CreateImage, to be set once listed.
         self.untagged: dict[str, str] = {}
 
@@ -179,7 +231,7 @@ class BakeRun:
             self.ec2, self.source, pacing=self.pacing, spec=req.spec("instance_settled")
         )
         if self.image is None:
-            _discard_abandoned(self.ec2, req, self.log)
+            self.expected = instance_timings(_discard_abandoned(self.ec2, req, self.log))
         else:
             self.image_id = str(self.image["ImageId"])
             self.log(f"adopting image {self.image_id} of this bake")
@@ -220,14 +272,16 @@ class BakeRun:
         )
         self.log(f"stopping {self.req.instance_id} (consistency: stop)")
         self.down_since = self.pacing.clock()
-        change_state(
+        stop = change_state(
             self.ec2,
             self.req.instance_id,
             "stopped",
             pacing=self.pacing,
             spec=self.req.spec("instance_stopped"),
             log=self.log,
+            under_way_s=self.expected.get("stopped"),
         )
+        self.took["stopped"] = stop
 
     # 4. image
     def create(self) -> None:
@@ -282,25 +336,29 @@ class BakeRun:
                 pacing=self.pacing,
                 spec=req.spec("image_snapshots_started"),
                 log=self.log,
+                under_way_s=0.0,  # at once after CreateImage, then each second
             )
         wanted = self.restore_to if req.restore_state else "stopped"
-        if wanted == "running" and current_state(self.ec2, req.instance_id) != "running":
-            self.log(f"every volume has a snapshot; starting {req.instance_id} (image pending)")
-        self.put_back(wanted)
+        starting = f"every volume has a snapshot; starting {req.instance_id} (image pending)"
+        self.put_back(wanted, starting=starting)
         if self.down_since is not None:
             self.downtime = self.pacing.clock() - self.down_since
         elif req.consistency == "reboot" and self.created_at is not None:
             self.downtime = self.pacing.clock() - self.created_at  # until snapshots started
 
-    def put_back(self, wanted: str | None = None) -> None:
-        restore_instance(
+    def put_back(self, wanted: str | None = None, starting: str = "") -> None:
+        took = restore_instance(
             self.ec2,
             self.req.instance_id,
             wanted or self.restore_to,
             pacing=self.pacing,
             spec=self.req.spec("instance_running"),
             log=self.log,
+            under_way_s=self.expected.get("running"),
+            starting=starting,
         )
+        if took is not None:
+            self.took["running"] = took
         if wanted is None:  # after a failure: let go too (the note is not needed now)
             release_instance(self.ec2, self.req.instance_id, self.req.bake_id)
 
@@ -327,6 +385,7 @@ class BakeRun:
             pacing=self.pacing,
             spec=self.req.spec("image_snapshots_started"),
             log=self.log,
+            under_way_s=0.0,
         )
         self.untagged = {}
 
@@ -363,9 +422,12 @@ class BakeRun:
             raise ImageMismatchError(self.image_id, self.req.instance_id, str(found), str(wanted))
         keep = mapped_snapshot_ids(image) or image_snapshot_ids(self.ec2, image)
         if tags.DOWNTIME_S not in tags.to_dict(image.get("Tags")):
-            downtime = {tags.DOWNTIME_S: f"{self.downtime:.1f}"}
-            tag_image(self.ec2, self.image_id, keep, downtime)
-            image = {**image, "Tags": [*image.get("Tags", []), *tags.to_list(downtime)]}
+            measured = {
+                tags.DOWNTIME_S: f"{self.downtime:.1f}",
+                **timing_tags(self.took, self.expected),
+            }
+            tag_image(self.ec2, self.image_id, keep, measured)
+            image = {**image, "Tags": [*image.get("Tags", []), *tags.to_list(measured)]}
         _drop_stray_snapshots(self.ec2, self.req.bake_id, keep)
         return image_info(self.ec2, image)
 

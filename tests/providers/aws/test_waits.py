@@ -105,3 +105,103 @@ def test_estimate_left_needs_progress_and_time() -> None:
     assert estimate_left(None, 10.0) is None
     assert estimate_left(0.0, 10.0) is None
     assert estimate_left(0.5, 100.0) == pytest.approx(100.0)
+
+
+def _ends_at(clock: FakeClock, end: float, looks: list[float]) -> object:
+    def probe() -> tuple[Outcome, object]:
+        looks.append(clock.now)
+        done = clock.now >= end
+        return (Outcome.SUCCESS if done else Outcome.RETRY), "done" if done else "under way"
+
+    return probe
+
+
+NEAR = WaitSpec(
+    600.0,
+    first_delay_s=4.0,
+    max_delay_s=4.0,
+    settle_s=10.0,
+    jitter=0.0,
+    near_step_s=0.5,
+    near_looks=4,
+)
+
+
+def test_wait_until_near_looks_resume_where_the_last_transition_was_under_way(
+    fake_clock: FakeClock,
+) -> None:
+    start, looks = fake_clock.now, list[float]()
+    probe = _ends_at(fake_clock, start + 30.2, looks)
+
+    wait_until(
+        probe,
+        NEAR,
+        resource="i",
+        goal="stopped",
+        clock=fake_clock,
+        sleep=fake_clock.sleep,
+        under_way_s=29.9,
+    )
+
+    # at once, at 29.9 (where the last stop was still under way), then 0.5 s apart; no
+    # settle: seen 0.2 s after the end instead of up to 4 s
+    assert [round(t - start, 2) for t in looks] == [0.0, 29.9, 30.4]
+
+
+def test_wait_until_near_looks_spent_fall_back_to_the_backoff(fake_clock: FakeClock) -> None:
+    start, looks = fake_clock.now, list[float]()
+    probe = _ends_at(fake_clock, start + 40.0, looks)  # much slower than last time
+
+    wait_until(
+        probe,
+        NEAR,
+        resource="i",
+        goal="stopped",
+        clock=fake_clock,
+        sleep=fake_clock.sleep,
+        under_way_s=29.9,
+    )
+
+    assert [round(t - start, 2) for t in looks] == [0.0, 29.9, 30.4, 30.9, 31.4, 35.4, 39.4, 43.4]
+
+
+def test_wait_until_without_history_keeps_the_settle_and_cadence(fake_clock: FakeClock) -> None:
+    start, looks = fake_clock.now, list[float]()
+    wait_until(
+        _ends_at(fake_clock, start + 13.0, looks),
+        NEAR,
+        resource="i",
+        goal="stopped",
+        clock=fake_clock,
+        sleep=fake_clock.sleep,
+    )
+
+    assert [round(t - start, 2) for t in looks] == [0.0, 10.0, 14.0]
+
+
+def test_wait_until_elapsed_share_stretches_the_backoff_of_a_long_wait(
+    fake_clock: FakeClock,
+) -> None:
+    origin = fake_clock.now - 600.0  # the work began 10 minutes before this wait
+    start, looks = fake_clock.now, list[float]()
+    spec = WaitSpec(
+        3600.0,
+        first_delay_s=20.0,
+        max_delay_s=120.0,
+        jitter=0.0,
+        estimate_cap_s=300.0,
+        elapsed_share=0.25,
+    )
+
+    wait_until(
+        _ends_at(fake_clock, start + 300.0, looks),
+        spec,
+        resource="image",
+        goal="available",
+        clock=fake_clock,
+        sleep=fake_clock.sleep,
+        origin=origin,
+    )
+
+    # a quarter of the time so far each (150 s, then 187.5 s): not 20, 40, 80, 120, 120
+    assert [round(t - start, 1) for t in looks] == [0.0, 150.0, 337.5]

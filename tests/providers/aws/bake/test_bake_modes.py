@@ -161,3 +161,45 @@ def test_create_image_in_moto_maps_instance_store_volumes(ec2, pacing) -> None:
     virtual = [m for m in image["BlockDeviceMappings"] if "VirtualName" in m]
     assert virtual == [{"DeviceName": "/dev/sdb", "VirtualName": "ephemeral0"}]
     assert len(info.snapshot_ids) == 1
+
+
+def _stop_to_start_seconds(ec2: Any, clock: FakeClock) -> list[float]:
+    """Seconds from each StopInstances to the next StartInstances (fake clock)."""
+    marks: dict[str, float] = {}
+    spans: list[float] = []
+
+    def stopping(**_: Any) -> None:
+        marks["stop"] = clock.now
+
+    def starting(**_: Any) -> None:
+        spans.append(clock.now - marks.pop("stop"))
+
+    ec2.meta.events.register("before-call.ec2.StopInstances", stopping)
+    ec2.meta.events.register("before-call.ec2.StartInstances", starting)
+    return spans
+
+
+def test_bake_image_rebake_times_its_stop_looks_from_the_last_bake(
+    slow_aws, pacing, fake_clock
+) -> None:
+    ec2 = slow_aws
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    spans = _stop_to_start_seconds(ec2, fake_clock)
+
+    first = bake_image(ec2, _request(instance_id, "stop"), pacing=pacing)
+    again = BakeRequest(instance_id, "golden-2", "bake-2", LINEAGE, consistency="stop")
+    second = bake_image(ec2, again, pacing=pacing)
+
+    recorded = {
+        t["Key"]: t["Value"]
+        for t in ec2.describe_images(ImageIds=[first.image_id])["Images"][0]["Tags"]
+    }
+    # the model's stop is 30 s: the first bake's last look that saw it stopping, and
+    # its start's look that saw it running (the model's start is 20 s)
+    assert 26.0 <= float(recorded[tags.STOP_S]) < 30.0
+    assert float(recorded[tags.START_S]) >= 20.0
+    # StopInstances -> StartInstances: the first bake sees the stop up to a 4 s look
+    # late, the re-bake within one 0.5 s step of it
+    assert 30.0 <= spans[0] <= 34.0
+    assert 30.0 <= spans[1] <= 30.5
+    assert second.downtime_seconds < first.downtime_seconds
