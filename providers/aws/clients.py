@@ -1,4 +1,4 @@
-"""The one place boto3 clients are built: region, endpoint, retries and timeouts.
+"""The one place AWS (botocore) clients are built: region, endpoint, retries and timeouts.
 
 Adapters build one ``Clients`` per provider method (``Clients.for_props(props)``) and hand
 it, or its clients, to the workflows; every client comes from ``make_client``, looked up
@@ -11,7 +11,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 # Standard mode retries throttling (RequestLimitExceeded) and transient errors with
@@ -55,10 +55,13 @@ _POLICY: dict[str, tuple[dict[str, Any], float, float]] = {
     ),
 }
 
-# One boto3 session per process: building a client from a fresh session reloads the
+# One botocore session per process: building a client from a fresh session reloads the
 # service models (~130 ms); from a shared one it takes ~20 ms. Sessions are not
 # thread-safe to build clients from, hence the lock (the provider host runs 4 threads).
-_session: boto3.session.Session | None = None
+# botocore's own session, not boto3's: boto3 adds only resources and s3transfer (about
+# 55 ms of import per provider host, and a preview or a bake starts one per resource),
+# with the same credential and region chain.
+_session: botocore.session.Session | None = None
 _session_lock = threading.Lock()
 
 
@@ -69,14 +72,14 @@ def make_client(
     endpoint_url: str | None = None,
     purpose: Purpose = "bake",
 ) -> Any:
-    """Build a boto3 client with Bakery's retry and timeout policy.
+    """Build a botocore client with Bakery's retry and timeout policy.
 
-    Credentials come from the standard boto3 chain (resolved once per process and
+    Credentials come from the standard AWS chain (botocore) (resolved once per process and
     refreshed by botocore when temporary); nothing here stores them.
 
     Args:
-        service: a boto3 service name ("ec2", "autoscaling", "elbv2", "kms", "ssm", "sts").
-        region: AWS region; None uses the boto3 chain (AWS_REGION, profile).
+        service: a service name ("ec2", "autoscaling", "elbv2", "kms", "ssm", "sts").
+        region: AWS region; None uses the AWS chain (AWS_REGION, profile).
         endpoint_url: a local endpoint (moto, LocalStack); None for AWS.
         purpose: "bake" (patient: long waits, heavy throttling) or "check" (preview's
             read-only calls: short timeouts, few attempts, so unreachable AWS fails fast)
@@ -92,22 +95,22 @@ def make_client(
     global _session
     with _session_lock:
         if _session is None:
-            _session = boto3.session.Session()
-        return _session.client(
+            _session = botocore.session.get_session()
+        return _session.create_client(
             service, region_name=region or None, endpoint_url=endpoint_url or None, config=config
         )
 
 
 def default_region(configured: str | None = None) -> str:
-    """The region to use: the stack's ``aws:region``, else the boto3 chain
+    """The region to use: the stack's ``aws:region``, else the AWS chain
     (AWS_REGION, AWS_DEFAULT_REGION, the profile), else us-east-1."""
     if configured:
         return configured
     global _session
     with _session_lock:
         if _session is None:
-            _session = boto3.session.Session()
-        return _session.region_name or "us-east-1"
+            _session = botocore.session.get_session()
+        return str(_session.get_config_variable("region") or "us-east-1")
 
 
 class Clients:
@@ -140,7 +143,7 @@ class Clients:
         default_region: str | None = None,
     ) -> Clients:
         """The clients for a resource's props: its ``region`` (else ``default_region``,
-        the stack's ``aws:region``; else the boto3 chain) and ``endpoint_url``."""
+        the stack's ``aws:region``; else the AWS chain) and ``endpoint_url``."""
         return cls(props.get("region") or default_region, props.get("endpoint_url"), purpose)
 
     def in_region(self, region: str | None) -> Clients:
