@@ -11,9 +11,17 @@ Python's start-up and bookkeeping, not AWS's), with the real program and its
   (``providers.aws.bake.baked_image.bake_image`` against the same moto server), both in a
   warm process and in a fresh ``python`` process that imports it first.
 
+Then the parts of a no-change preview that are Bakery's, each as a ratio to a fresh
+``python -c "import pulumi"``: the program's own imports (over ``pulumi, pulumi_aws``),
+the dynamic provider host's import of our provider (over ``pulumi.dynamic``), and one
+``check`` + ``diff`` of the bake against moto in that host; the rest of the preview
+is the engine's (CLI, plugins, language host, gRPC). ``--parts-only`` prints just
+these (no Pulumi CLI needed); ``--source DIR`` measures another checkout (e.g. a
+worktree of an earlier commit) for a before/after.
+
 Each figure is the median of ``--repeat`` runs (wall seconds).
 
-    python -m bench.engine_overhead [--repeat 5]
+    python -m bench.engine_overhead [--repeat 5] [--parts-only] [--source DIR]
 """
 
 from __future__ import annotations
@@ -51,15 +59,81 @@ bake_image(ec2, BakeRequest(sys.argv[2], sys.argv[3], sys.argv[3], "bench/fresh/
 """
 
 
+# The imports of __main__.py, and of a dynamic provider host serving BakedImage.
+PROGRAM_IMPORTS = (
+    "import pulumi, pulumi_aws, stack_config, components.image_fleet, "
+    "components.promoted_image, providers.baked_image"
+)
+PROVIDER_IMPORTS = "import pulumi.dynamic, providers.baked_image"
+# In a provider host (after its imports): one check and one no-change diff of a bake.
+CHECK_DIFF_SCRIPT = """
+import sys, time
+import pulumi.dynamic
+from providers.baked_image import BakedImageProvider
+news = {"instance_id": sys.argv[2], "lineage": "bench/parts", "triggers": ["t"],
+        "region": "us-east-1", "endpoint_url": sys.argv[1]}
+started = time.monotonic()
+checked = BakedImageProvider().check({}, news)
+BakedImageProvider().diff("ami-0", dict(checked.inputs), dict(checked.inputs))
+print(time.monotonic() - started)
+"""
+
+
 def _timed(run: Callable[[], object]) -> float:
     started = time.monotonic()
     run()
     return time.monotonic() - started
 
 
-def _python(*args: str) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run([sys.executable, *args], cwd=REPO, env=env, check=True)
+def _python(*args: str, source: Path = REPO) -> str:
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    done = subprocess.run(
+        [sys.executable, *args], cwd=source, env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout
+
+
+def _fresh_import(statement: str, source: Path) -> float:
+    return _timed(lambda: _python("-c", statement, source=source))
+
+
+def _parts(moto_url: str, instance_id: str, repeat: int, source: Path) -> dict[str, float]:
+    """Medians (s) of the parts of a no-change preview that a fresh process can show."""
+    runs: dict[str, list[float]] = {}
+    for _ in range(repeat):
+        for key, statement in (
+            ("import pulumi", "import pulumi"),
+            ("import pulumi, pulumi_aws", "import pulumi, pulumi_aws"),
+            ("program imports", PROGRAM_IMPORTS),
+            ("import pulumi.dynamic", "import pulumi.dynamic"),
+            ("provider host imports", PROVIDER_IMPORTS),
+        ):
+            runs.setdefault(key, []).append(_fresh_import(statement, source))
+        out = _python("-c", CHECK_DIFF_SCRIPT, moto_url, instance_id, source=source)
+        runs.setdefault("check + diff", []).append(float(out.strip().splitlines()[-1]))
+    med = {key: statistics.median(values) for key, values in runs.items()}
+    med["ours: program"] = max(med["program imports"] - med["import pulumi, pulumi_aws"], 0.0)
+    med["ours: provider host"] = max(
+        med["provider host imports"] - med["import pulumi.dynamic"], 0.0
+    )
+    med["ours"] = med["ours: program"] + med["ours: provider host"] + med["check + diff"]
+    return med
+
+
+def _print_parts(med: dict[str, float], preview_s: float | None) -> None:
+    base = med["import pulumi"]
+    print(f"no-change preview, by part (fresh processes; ratio to import pulumi = {base:.2f}s)")
+    keys = ["import pulumi, pulumi_aws", "ours: program", "import pulumi.dynamic"]
+    keys += ["ours: provider host", "check + diff", "ours"]
+    for key in keys:
+        print(f"  {key:40} {med[key]:6.2f}s  {med[key] / base:5.2f}x import pulumi")
+    if preview_s is not None:
+        engine = preview_s - med["program imports"] - med["provider host imports"]
+        engine -= med["check + diff"]
+        print(
+            f"  {'engine, language host, gRPC (the rest)':40} {engine:6.2f}s  "
+            f"{engine / base:5.2f}x import pulumi (of the preview's {preview_s:.2f}s)"
+        )
 
 
 def _pulumi(result: Result) -> float:
@@ -69,7 +143,17 @@ def _pulumi(result: Result) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--parts-only", action="store_true")
+    parser.add_argument("--source", type=Path, default=REPO)
     args = parser.parse_args()
+    if args.parts_only:
+        with MotoServer() as moto:
+            ec2 = make_client("ec2", region=REGION, endpoint_url=moto.url)
+            instance_id = seed_golden_instance(
+                ec2, make_client("kms", region=REGION, endpoint_url=moto.url)
+            )
+            _print_parts(_parts(moto.url, instance_id, args.repeat, args.source.resolve()), None)
+        return
     bin_dir = find_pulumi()
     if bin_dir is None:
         raise SystemExit('pulumi not found: PATH="$(scripts/install-pulumi.sh | tail -1):$PATH"')
@@ -87,6 +171,7 @@ def main() -> None:
             {"bakery:bake.instance_id": instance_id, "bakery:bake.endpoint_url": moto.url}
         )
         try:
+            parts = _parts(moto.url, instance_id, args.repeat, args.source.resolve())
             for rep in range(args.repeat):
                 note("import", _timed(lambda: _python("-c", "import pulumi, pulumi_aws")))
                 note("preview-new", _pulumi(stack.preview()))
@@ -122,6 +207,7 @@ def main() -> None:
         if versus:
             line += f"  {med[key] / med[versus]:5.1f}x {versus}"
         print(line)
+    _print_parts(parts, med.get("preview-same"))
     up_s = med.get("up")
     if up_s:
         print(

@@ -34,7 +34,7 @@ from providers.aws.bake.baked_image import (
     update_baked_image,
 )
 from providers.aws.bake.preflight import PreflightRequest, preflight_bake
-from providers.aws.bake.reachability import AWS_CALL_ERRORS, aws_problem, first_read
+from providers.aws.bake.reachability import aws_call_errors, aws_problem, first_read
 from providers.aws.clients import Clients, default_region
 from providers.aws.errors import InvalidInputError
 from providers.aws.rules import validation
@@ -251,7 +251,7 @@ class BakedImageProvider(ResourceProvider):
         """``rebake_on: [patch_state]``: the instance's patch state, read-only."""
         try:
             return bake_cycle.read_fingerprint(reads, inputs)
-        except AWS_CALL_ERRORS as exc:
+        except aws_call_errors() as exc:
             return [aws_problem(exc, reads.ec2, inputs.get("endpoint_url"))]
 
     @staticmethod
@@ -282,7 +282,7 @@ class BakedImageProvider(ResourceProvider):
                 instance=instance,
             )
             problems, step_notes = bake_cycle.check_aws(reads, inputs)
-        except AWS_CALL_ERRORS as exc:
+        except aws_call_errors() as exc:
             return [aws_problem(exc, ec2, inputs.get("endpoint_url"))]
         for note in report.notes:
             _log(inputs, note)

@@ -30,7 +30,7 @@ from pulumi.dynamic import (
 )
 
 from providers import fleet_base
-from providers.aws.bake.reachability import AWS_CALL_ERRORS
+from providers.aws.bake.reachability import aws_call_errors
 from providers.aws.fleet import cutover
 from providers.aws.images import key_checks, keys
 from providers.dynamic_props import UNKNOWN, known, progress
@@ -99,7 +99,7 @@ class FleetIdentityProvider(FleetProvider):
                 keys.caller_account(sts), news.get("service_linked_role_arn")
             )
             report = key_checks.check_role_keys(kms, image_keys, role)
-        except AWS_CALL_ERRORS as exc:
+        except aws_call_errors() as exc:
             progress(f"could not check the keys of {image_id} for Auto Scaling ({exc})")
             return []
         for warning in report.warnings:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.aws.bake.baked_image import BakedImageInfo, describe_baked_image
-from providers.aws.bake.reachability import AWS_CALL_ERRORS
+from providers.aws.bake.reachability import aws_call_errors
 from providers.aws.callbacks import Log
 from providers.aws.clients import Clients
 from providers.aws.errors import InvalidInputError
@@ -69,7 +69,7 @@ def check_keys(
             reencrypt_with=inputs.get("reencrypt_with") or None,
             copy_keys=dict(inputs.get("copy_to_regions") or {}),
         )
-    except AWS_CALL_ERRORS as exc:
+    except aws_call_errors() as exc:
         log(f"could not check the KMS keys of the shared image ({exc}); the share is unchecked")
         return []
     for warning in report.warnings:

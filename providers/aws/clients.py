@@ -11,9 +11,6 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import botocore.session
-from botocore.config import Config
-
 # Standard mode retries throttling (RequestLimitExceeded) and transient errors with
 # capped, jittered backoff; boto3 defaults to "legacy". Ten attempts in all
 # (total_max_attempts; botocore's max_attempts would count retries only, 11 sends) ride
@@ -60,8 +57,22 @@ _POLICY: dict[str, tuple[dict[str, Any], float, float]] = {
 # thread-safe to build clients from, hence the lock (the provider host runs 4 threads).
 # botocore's own session, not boto3's: boto3 adds only resources and s3transfer (about
 # 55 ms of import per provider host, and a preview or a bake starts one per resource),
-# with the same credential and region chain.
-_session: botocore.session.Session | None = None
+# with the same credential and region chain. Imported on first use: the program (and a
+# host that only diffs) never builds a client, and botocore's client machinery is
+# about 70 ms of import.
+_session: Any = None
+
+
+def _shared_session() -> Any:
+    """The process's botocore session (the caller holds ``_session_lock``)."""
+    global _session
+    if _session is None:
+        import botocore.session
+
+        _session = botocore.session.get_session()
+    return _session
+
+
 _session_lock = threading.Lock()
 
 
@@ -74,7 +85,7 @@ def make_client(
 ) -> Any:
     """Build a botocore client with Bakery's retry and timeout policy.
 
-    Credentials come from the standard AWS chain (botocore) (resolved once per process and
+    Credentials come from botocore's standard chain (resolved once per process and
     refreshed by botocore when temporary); nothing here stores them.
 
     Args:
@@ -85,6 +96,8 @@ def make_client(
             read-only calls: short timeouts, few attempts, so unreachable AWS fails fast)
             or "probe" (check's first read: one attempt, connect 1 s, read 2 s).
     """
+    from botocore.config import Config
+
     retries, connect_s, read_s = _POLICY[purpose]
     config = Config(
         retries=dict(retries),
@@ -92,11 +105,8 @@ def make_client(
         read_timeout=read_s,
         user_agent_extra="bakery",
     )
-    global _session
     with _session_lock:
-        if _session is None:
-            _session = botocore.session.get_session()
-        return _session.create_client(
+        return _shared_session().create_client(
             service, region_name=region or None, endpoint_url=endpoint_url or None, config=config
         )
 
@@ -106,11 +116,8 @@ def default_region(configured: str | None = None) -> str:
     (AWS_REGION, AWS_DEFAULT_REGION, the profile), else us-east-1."""
     if configured:
         return configured
-    global _session
     with _session_lock:
-        if _session is None:
-            _session = botocore.session.get_session()
-        return str(_session.get_config_variable("region") or "us-east-1")
+        return str(_shared_session().get_config_variable("region") or "us-east-1")
 
 
 class Clients:

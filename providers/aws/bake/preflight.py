@@ -238,7 +238,7 @@ def preflight_bake(
         The problems (one per hazard), notes and the plan line for the preview.
 
     Raises:
-        botocore errors as they come (``reachability.AWS_CALL_ERRORS``): the caller
+        botocore errors as they come (``reachability.aws_call_errors``): the caller
         turns them into ``reachability.aws_problem``.
     """
     if instance is None:

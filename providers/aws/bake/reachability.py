@@ -12,16 +12,23 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
-from botocore.parsers import ResponseParserError
 
 from providers.aws.clients import Clients
 from providers.aws.errors import AwsUnreachableError, InvalidInputError
 
 T = TypeVar("T")
 
-# What a check-time AWS call raises when AWS cannot be asked: no path, no credentials,
-# refused access, or an answer that is not AWS's (a proxy's or captive portal's page).
-AWS_CALL_ERRORS = (BotoCoreError, ClientError, ResponseParserError)
+
+def aws_call_errors() -> tuple[type[Exception], ...]:
+    """What a check-time AWS call raises when AWS cannot be asked: no path, no
+    credentials, refused access, or an answer that is not AWS's (a proxy's or captive
+    portal's page). A function for ``except aws_call_errors():`` (evaluated only when
+    something was raised): ``botocore.parsers`` is about 70 ms of import that a
+    process which builds no client, such as the program, need not pay."""
+    from botocore.parsers import ResponseParserError
+
+    return (BotoCoreError, ClientError, ResponseParserError)
+
 
 # ClientError codes that mean "these credentials may not", not "the input is wrong".
 _ACCESS_CODES = frozenset(
@@ -60,7 +67,7 @@ def aws_problem(exc: BaseException, client: Any, endpoint_url: str | None) -> In
             )
         else:
             fix = f"AWS at {where} answered {op} with {code}: {exc}; retry the preview"
-    elif isinstance(exc, ResponseParserError):
+    elif isinstance(exc, aws_call_errors()[2]):  # ResponseParserError
         fix = (
             f"{where} did not answer as AWS does (ResponseParserError: a proxy or "
             "captive portal in the way?); preview reads the golden instance to check "

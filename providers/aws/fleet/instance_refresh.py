@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
-from botocore.paginate import Paginator
 
 from providers.aws.callbacks import Log
 from providers.aws.errors import (
@@ -94,6 +93,8 @@ def describe_instance_refreshes(autoscaling: Any, group: str) -> list[dict[str, 
 
     AWS calls: DescribeInstanceRefreshes (paginated).
     """
+    from botocore.paginate import Paginator  # with the client: botocore is loaded by then
+
     model = autoscaling.meta.service_model.operation_model("DescribeInstanceRefreshes")
     paginator = Paginator(autoscaling.describe_instance_refreshes, _REFRESHES_PAGING, model)
     return list(paginator.paginate(AutoScalingGroupName=group).search("InstanceRefreshes[]"))

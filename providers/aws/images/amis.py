@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
-from botocore.parsers import ResponseParserError
 
 from providers.aws import tags
 from providers.aws.callbacks import Log
@@ -101,6 +100,8 @@ def snapshot_tags_refused(exc: BaseException) -> bool:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         code = exc.response.get("Error", {}).get("Code")
         return code in _NOT_IMPLEMENTED_CODES or status in (500, 501)
+    from botocore.parsers import ResponseParserError  # on an error only: a heavy import
+
     return isinstance(exc, ResponseParserError) and "500 Internal Server Error" in str(exc)
 
 
