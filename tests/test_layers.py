@@ -182,3 +182,23 @@ def test_harness_is_tested_and_components_conftest_holds_fixtures_only() -> None
     assert {"test_moto_engine", "test_recording_mocks"} <= harness
     tree = ast.parse((ROOT / "tests" / "components" / "conftest.py").read_text())
     assert not [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
+
+
+def test_program_and_provider_imports_load_no_aws_client_machinery() -> None:
+    """What `pulumi preview` starts (the program, a provider host per resource) imports
+    neither boto3 nor botocore's client machinery until a client is built: each host
+    would pay ~125 ms of import for nothing (bench/engine_overhead.py, by part)."""
+    import subprocess
+
+    heavy = ("boto3", "s3transfer", "botocore.client", "botocore.parsers", "botocore.session")
+    script = (
+        "import sys, pulumi.dynamic\n"
+        "import stack_config, components.image_fleet, components.promoted_image\n"
+        "import providers.baked_image, providers.cutover, providers.rollout\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    assert done.stdout.strip() == ""
