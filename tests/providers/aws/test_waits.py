@@ -127,56 +127,38 @@ NEAR = WaitSpec(
 )
 
 
+def _stop_looks(clock: FakeClock, ends_after_s: float, under_way_s: float | None) -> list[float]:
+    """When (seconds into the wait) a ``NEAR`` wait looks at a stop that ends then."""
+    start, looks = clock.now, list[float]()
+    probe = _ends_at(clock, start + ends_after_s, looks)
+    wait_until(
+        probe,
+        NEAR,
+        resource="i",
+        goal="stopped",
+        clock=clock,
+        sleep=clock.sleep,
+        under_way_s=under_way_s,
+    )
+    return [round(t - start, 2) for t in looks]
+
+
 def test_wait_until_near_looks_resume_where_the_last_transition_was_under_way(
     fake_clock: FakeClock,
 ) -> None:
-    start, looks = fake_clock.now, list[float]()
-    probe = _ends_at(fake_clock, start + 30.2, looks)
-
-    wait_until(
-        probe,
-        NEAR,
-        resource="i",
-        goal="stopped",
-        clock=fake_clock,
-        sleep=fake_clock.sleep,
-        under_way_s=29.9,
-    )
-
     # at once, at 29.9 (where the last stop was still under way), then 0.5 s apart; no
     # settle: seen 0.2 s after the end instead of up to 4 s
-    assert [round(t - start, 2) for t in looks] == [0.0, 29.9, 30.4]
+    assert _stop_looks(fake_clock, 30.2, under_way_s=29.9) == [0.0, 29.9, 30.4]
 
 
 def test_wait_until_near_looks_spent_fall_back_to_the_backoff(fake_clock: FakeClock) -> None:
-    start, looks = fake_clock.now, list[float]()
-    probe = _ends_at(fake_clock, start + 40.0, looks)  # much slower than last time
+    looks = _stop_looks(fake_clock, 40.0, under_way_s=29.9)  # much slower than last time
 
-    wait_until(
-        probe,
-        NEAR,
-        resource="i",
-        goal="stopped",
-        clock=fake_clock,
-        sleep=fake_clock.sleep,
-        under_way_s=29.9,
-    )
-
-    assert [round(t - start, 2) for t in looks] == [0.0, 29.9, 30.4, 30.9, 31.4, 35.4, 39.4, 43.4]
+    assert looks == [0.0, 29.9, 30.4, 30.9, 31.4, 35.4, 39.4, 43.4]
 
 
 def test_wait_until_without_history_keeps_the_settle_and_cadence(fake_clock: FakeClock) -> None:
-    start, looks = fake_clock.now, list[float]()
-    wait_until(
-        _ends_at(fake_clock, start + 13.0, looks),
-        NEAR,
-        resource="i",
-        goal="stopped",
-        clock=fake_clock,
-        sleep=fake_clock.sleep,
-    )
-
-    assert [round(t - start, 2) for t in looks] == [0.0, 10.0, 14.0]
+    assert _stop_looks(fake_clock, 13.0, under_way_s=None) == [0.0, 10.0, 14.0]
 
 
 def test_wait_until_elapsed_share_stretches_the_backoff_of_a_long_wait(
