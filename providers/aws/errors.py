@@ -417,3 +417,12 @@ class GroupUnhealthyError(RolloutError):
                 f"{image_id} within {elapsed_s:.0f}s: {ready} ready ({seen})"
             )
         BakeryError.__init__(self, f"{found}. {fix}")
+
+
+def is_response_parser_error(exc: BaseException) -> bool:
+    """Whether botocore could not parse the answer (not AWS's: a proxy's page, or a
+    local endpoint's HTML 500). ``botocore.parsers`` is imported here, on an error
+    only: it pulls in botocore's client machinery (about 70 ms)."""
+    from botocore.parsers import ResponseParserError
+
+    return isinstance(exc, ResponseParserError)

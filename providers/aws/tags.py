@@ -13,8 +13,8 @@ BAKED_AT = "bakery:baked-at"
 SOURCE_INSTANCE = "bakery:source-instance"
 DOWNTIME_S = "bakery:downtime-seconds"
 # On an image, what its bake saw of the source instance: how many seconds after the
-# request its stop was last seen still under way, and its start (less one look's step).
-# The next bake of the lineage resumes its looks just after them
+# request its stop was last seen still under way, and its start seen done. The next
+# bake of the lineage makes its first near look at them
 # (providers/aws/wait_table.py): AWS documents no duration for either.
 STOP_S = "bakery:stop-seconds"
 START_S = "bakery:start-seconds"

@@ -32,7 +32,7 @@ gives none), so each look at once, and then:
 
 - with the instance's own history (tagged on the lineage's last image: ``tags.STOP_S``,
   how long its last stop was still seen under way, and ``tags.START_S``, when its last
-  start was seen done), a stop's looks are 0.5 s apart from just after the former
+  start was seen done), a stop's looks are 0.5 s apart from the former
   (each second late is downtime) and a start's first look lands at the latter (the
   instance serves once it is running, whenever we look);
 - without it (a first bake), a stop's wait settles 10 s, then looks every 4 s (a

@@ -198,7 +198,7 @@ def wait_until(
         origin: when the work waited on began (``clock`` time); with a reported
             fraction it times the next look for the estimated end.
         under_way_s: how long the same transition was last seen under way (seconds
-            after the start); the spec's near looks resume after it (``WaitSpec``).
+            after the start); the spec's near looks begin there (``WaitSpec``).
 
     Returns:
         The state seen by the successful probe.

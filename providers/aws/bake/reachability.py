@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from providers.aws.clients import Clients
-from providers.aws.errors import AwsUnreachableError, InvalidInputError
+from providers.aws.errors import AwsUnreachableError, InvalidInputError, is_response_parser_error
 
 T = TypeVar("T")
 
@@ -67,7 +67,7 @@ def aws_problem(exc: BaseException, client: Any, endpoint_url: str | None) -> In
             )
         else:
             fix = f"AWS at {where} answered {op} with {code}: {exc}; retry the preview"
-    elif isinstance(exc, aws_call_errors()[2]):  # ResponseParserError
+    elif is_response_parser_error(exc):
         fix = (
             f"{where} did not answer as AWS does (ResponseParserError: a proxy or "
             "captive portal in the way?); preview reads the golden instance to check "

@@ -160,10 +160,8 @@ def wait_for_state(
     pacing: Pacing,
     spec: WaitSpec | None = None,
     log: Log | None = None,
-    under_way_s: float | None = None,
 ) -> str:
-    """Wait for the instance to reach the goal of ``WAITS[waiter_name]`` (``under_way_s``:
-    from this instance's history)."""
+    """Wait for the instance to reach the goal of ``WAITS[waiter_name]``."""
     waiter = WAITS[waiter_name]
     resource = f"instance {instance_id}"
     return str(
@@ -174,7 +172,6 @@ def wait_for_state(
             pacing=pacing,
             spec=spec,
             log=log,
-            under_way_s=under_way_s,
         )
     )
 
@@ -253,7 +250,7 @@ def change_state(
 
     A stop is the caller's to hold (``instance_hold``); a start retries the refusals
     that pass (``request_start``). ``under_way_s``: how long the instance's last such
-    change was seen under way (the looks resume just after it: ``WaitSpec``).
+    change was seen under way (the near looks begin there: ``WaitSpec``).
 
     AWS calls: StopInstances or StartInstances, DescribeInstances (polls).
 

@@ -113,10 +113,15 @@ def _discard_abandoned(ec2: Any, req: BakeRequest, log: Log) -> list[dict[str, A
     return lineage
 
 
+# Tag -> state: the stop's last look that still saw it stopping, the start's look that
+# saw it running (seconds after the request): the next bake's first near look.
+_TIMINGS = {tags.STOP_S: "stopped", tags.START_S: "running"}
+
+
 def instance_timings(images: list[dict[str, Any]]) -> dict[str, float]:
     """How long the source instance's last stop and start were seen under way (seconds,
     by wanted state), from the newest image of the lineage that recorded them
-    (``timing_tags``): the next bake's looks resume just after (``wait_table``: AWS
+    (``timing_tags``): the next bake's near looks begin there (``wait_table``: AWS
     documents no duration for either)."""
     newest: tuple[str, dict[str, str]] = ("", {})
     for image in images:
@@ -131,11 +136,6 @@ def instance_timings(images: list[dict[str, Any]]) -> dict[str, float]:
         except (KeyError, ValueError):  # not recorded, or edited by hand
             continue
     return timings
-
-
-# Tag -> state: the stop's last look that still saw it stopping, the start's look that
-# saw it running (seconds after the request): the next bake's first near look.
-_TIMINGS = {tags.STOP_S: "stopped", tags.START_S: "running"}
 
 
 def timing_tags(took: dict[str, StateChange], expected: dict[str, float]) -> dict[str, str]:
@@ -272,7 +272,7 @@ class BakeRun:
         )
         self.log(f"stopping {self.req.instance_id} (consistency: stop)")
         self.down_since = self.pacing.clock()
-        stop = change_state(
+        self.took["stopped"] = change_state(
             self.ec2,
             self.req.instance_id,
             "stopped",
@@ -281,7 +281,6 @@ class BakeRun:
             log=self.log,
             under_way_s=self.expected.get("stopped"),
         )
-        self.took["stopped"] = stop
 
     # 4. image
     def create(self) -> None:

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from providers.aws import tags
 from providers.aws.callbacks import Log
-from providers.aws.errors import ImageNameTakenError
+from providers.aws.errors import ImageNameTakenError, is_response_parser_error
 from providers.aws.images.snapshots import delete_snapshots, find_snapshots
 from providers.aws.wait_table import WAITS
 from providers.aws.waits import Pacing, WaitSpec, wait_for
@@ -100,9 +100,7 @@ def snapshot_tags_refused(exc: BaseException) -> bool:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         code = exc.response.get("Error", {}).get("Code")
         return code in _NOT_IMPLEMENTED_CODES or status in (500, 501)
-    from botocore.parsers import ResponseParserError  # on an error only: a heavy import
-
-    return isinstance(exc, ResponseParserError) and "500 Internal Server Error" in str(exc)
+    return is_response_parser_error(exc) and "500 Internal Server Error" in str(exc)
 
 
 @contextmanager
