@@ -39,16 +39,19 @@ os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
 
 import argparse
 import json
+import resource
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.bytecode import cache_bytecode
 from providers.aws.clients import make_client
 from providers.aws.waits import TIME_SCALE_ENV
 from tests.e2e.pulumi_cli import (
     BAKED_IMAGE_TYPE,
+    REPO,
     MotoServer,
     Stack,
     Workspace,
@@ -93,13 +96,22 @@ class Run:
     peak_in_flight: int
     longest_bake_s: float
     start_skew_s: float = 0.0  # first bake's start to the last one's
+    lead_s: float = 0.0  # the up's start to the first bake's (engine, program, hosts, checks)
+    tail_s: float = 0.0  # the last bake's end to the up's (outputs, state, hosts' exit)
     moto_cpu_s: float = 0.0  # CPU the local AWS (moto server) spent on this run
+    stack_cpu_s: float = 0.0  # CPU of the CLI and what it ran (program, hosts), reaped
 
 
 def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_s() -> float:
+    """User + system CPU seconds of this process's finished (reaped) descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _project(root: Path) -> Path:
@@ -113,14 +125,15 @@ def _project(root: Path) -> Path:
     return source
 
 
-def _analyse(events_path: Path) -> tuple[int, float, float]:
-    """(most bakes in flight at once, longest bake in s, start skew in s) from the
-    engine's event log."""
+def _analyse(events_path: Path) -> tuple[int, float, float, float, float]:
+    """(most bakes in flight at once, longest bake in s, start skew in s, first bake's
+    start, last bake's end) from the engine's event log (whole-second timestamps)."""
     events = read_events(events_path)
     stamps = {e["sequence"]: float(e["timestamp"]) for e in events}
     started: dict[str, float] = {}
     in_flight = peak = 0
     longest = 0.0
+    ended = 0.0
     for seq, kind, op, urn in resource_events(events):
         if f"::{BAKED_IMAGE_TYPE}::" not in urn or op != "create":
             continue
@@ -131,8 +144,10 @@ def _analyse(events_path: Path) -> tuple[int, float, float]:
         else:
             in_flight -= 1
             longest = max(longest, stamps[seq] - started[urn])
-    skew = max(started.values()) - min(started.values()) if started else 0.0
-    return peak, longest, skew
+            ended = max(ended, stamps[seq])
+    first = min(started.values(), default=0.0)
+    skew = max(started.values()) - first if started else 0.0
+    return peak, longest, skew, first, ended
 
 
 def _bake(ws: Workspace, name: str, mode: str, ids: list[str], url: str, parallel: str) -> Run:
@@ -149,11 +164,14 @@ def _bake(ws: Workspace, name: str, mode: str, ids: list[str], url: str, paralle
     args = ["--skip-preview", "--event-log", str(events)]
     if parallel:
         args += ["--parallel", parallel]
+    began, cpu_before = time.time(), _children_cpu_s()
     result = stack.up(*args).check()
+    stack_cpu = _children_cpu_s() - cpu_before
     images = stack.outputs()
     assert len(images) == len(ids) and all(v.startswith("ami-") for v in images.values())
-    peak, longest, skew = _analyse(events)
-    return Run(result.seconds, peak, longest, skew)
+    peak, longest, skew, first, ended = _analyse(events)
+    lead, tail = first - began, began + result.seconds - ended
+    return Run(result.seconds, peak, longest, skew, lead, tail, stack_cpu_s=stack_cpu)
 
 
 def main() -> None:
@@ -167,6 +185,7 @@ def main() -> None:
     bin_dir = find_pulumi()
     if bin_dir is None:
         raise SystemExit('pulumi not found: PATH="$(scripts/install-pulumi.sh | tail -1):$PATH"')
+    cache_bytecode(REPO)  # as a checkout has it from its second run (bench/bytecode.py)
     lat = Latency().scaled(args.latency_scale)
     default_parallel = 4 * len(os.sched_getaffinity(0))
     print(
@@ -205,9 +224,10 @@ def main() -> None:
                 run.moto_cpu_s = _cpu_s(moto.process.pid) - cpu_before
                 print(
                     f"  {mode:>14} N={n:<3} {run.wall_s:6.1f}s  [{run.peak_in_flight:>2} in "
-                    f"flight, longest bake {run.longest_bake_s:.0f}s, last bake started "
-                    f"{run.start_skew_s:.1f}s after the first, local AWS CPU "
-                    f"{run.moto_cpu_s:.1f}s]",
+                    f"flight, longest bake {run.longest_bake_s:.0f}s; first bake "
+                    f"started {run.lead_s:.0f}s in, the last {run.start_skew_s:.0f}s after "
+                    f"it; {run.tail_s:.0f}s after the last bake; CPU: stack "
+                    f"{run.stack_cpu_s:.1f}s, local AWS {run.moto_cpu_s:.1f}s]",
                     flush=True,
                 )
         finally:
