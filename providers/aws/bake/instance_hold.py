@@ -43,6 +43,15 @@ class Note:
         return bool(self.held_until) and self.held_until > tags.stamp(now)
 
 
+@dataclass(frozen=True)
+class Hold:
+    """A hold this bake has: what to restore, and the instance's state in the read
+    that confirmed the note (so the stop that follows need not read it again)."""
+
+    restore_state: str
+    state: str
+
+
 def note_of(instance_tags: dict[str, str]) -> Note | None:
     """The stop note in these tags, if any."""
     holder = instance_tags.get(tags.STOPPED_BY)
@@ -56,6 +65,12 @@ def note_of(instance_tags: dict[str, str]) -> Note | None:
 def read_note(ec2: Any, instance_id: str) -> Note | None:
     """The instance's stop note now (DescribeInstances)."""
     return note_of(tags.to_dict(describe_instance(ec2, instance_id).get("Tags")))
+
+
+def _read_held(ec2: Any, instance_id: str) -> tuple[Note | None, str]:
+    """The instance's stop note and its state, from one DescribeInstances."""
+    instance = describe_instance(ec2, instance_id)
+    return note_of(tags.to_dict(instance.get("Tags"))), str(instance["State"]["Name"])
 
 
 def _wait_out(
@@ -94,14 +109,15 @@ def hold_instance(
     pacing: Pacing,
     now: Now = tags.utcnow,
     log: Log = lambda _: None,
-) -> str:
+) -> Hold:
     """Put this bake's note on the instance, once no other bake holds it.
 
     AWS calls: DescribeInstances, CreateTags (instance), DescribeInstances.
 
     Returns:
-        The state to restore: the one an earlier note of this bake (or a stale note
-        taken over) recorded, else ``restore_state``.
+        The state to restore (the one an earlier note of this bake, or a stale note
+        taken over, recorded, else ``restore_state``) and the instance's state when
+        the note was read back.
 
     Raises:
         InstanceStillHeldError: another bake's note did not clear before its held-until.
@@ -126,9 +142,9 @@ def hold_instance(
             ),
         )
         pacing.sleep(CLAIM_SETTLE_S)
-        after = read_note(ec2, instance_id)
+        after, state = _read_held(ec2, instance_id)
         if after is not None and after.bake_id == bake_id:
-            return wanted
+            return Hold(wanted, state)
         log(f"bake {after.bake_id if after else '?'} claimed {instance_id} at the same time")
 
 

@@ -185,6 +185,7 @@ class BakeRun:
         self.created_at: float | None = None
         self.held = False
         self.restore_to = "running"
+        self.held_state = ""  # the instance's state when the hold was confirmed
         self.down_since: float | None = None
         self.downtime = 0.0
         # The instance's history (``instance_timings``) and this bake's, by state.
@@ -247,7 +248,7 @@ class BakeRun:
             self.restore_to = self.source.state
             return
         self.held = True
-        self.restore_to = hold_instance(
+        hold = hold_instance(
             self.ec2,
             self.req.instance_id,
             self.req.bake_id,
@@ -257,12 +258,16 @@ class BakeRun:
             now=self.now,
             log=self.log,
         )
+        self.restore_to, self.held_state = hold.restore_state, hold.state
 
     # 3. stop
     def stop(self) -> None:
         if self.image is not None or self.req.consistency != "stop":
             return
-        state = current_state(self.ec2, self.req.instance_id)
+        # The hold's read-back is the state now, unless prepare commands ran since.
+        state = self.held_state
+        if not state or self.cycle.prepare_sent:
+            state = current_state(self.ec2, self.req.instance_id)
         if state == "stopped":
             return
         # EBS allows few pending snapshots per volume: a stop followed by

@@ -28,7 +28,7 @@ from providers.aws.waits import Pacing
 from tests.conftest import REGION, FakeClock
 from tests.moto_ext import faithful_images
 from tests.moto_ext.golden import seed_golden_instance
-from tests.recording import CallRecorder, Throttler
+from tests.recording import Call, CallRecorder, Throttler
 
 LINEAGE = "bakery/test/golden"
 
@@ -152,6 +152,24 @@ def test_bake_image_stopped_instance_stays_stopped(ec2, pacing) -> None:
     assert "StopInstances" not in calls.ops() and "StartInstances" not in calls.ops()
     assert _state(ec2, instance_id) == "stopped"
     assert info.downtime_seconds == 0.0
+
+
+def test_bake_image_stop_takes_the_state_from_the_holds_read_back(ec2, pacing) -> None:
+    instance_id = seed_golden_instance(ec2, make_client("kms", region=REGION))
+    calls = CallRecorder().attach(ec2)
+
+    bake_image(ec2, _request(instance_id), pacing=pacing)
+
+    ops = calls.ops()
+    noted = next(i for i, call in enumerate(calls.calls) if _writes_note(call))
+    between = ops[noted + 1 : ops.index("StopInstances")]
+    assert between.count("DescribeInstances") == 1  # the read-back, and nothing after it
+
+
+def _writes_note(call: Call) -> bool:
+    return call.operation == "CreateTags" and tags.STOPPED_BY in tags.to_dict(
+        call.params.get("Tags")
+    )
 
 
 def test_bake_image_live_images_running_instance(ec2, pacing) -> None:

@@ -148,6 +148,8 @@ def test_bake_prepare_runs_before_the_image_and_restore_after_the_restart(
     if consistency == "stop":
         assert prepare < calls.index("StopInstances")
         assert calls.index("StartInstances") < restore
+        # The commands may have changed the instance: its state is read after them.
+        assert "DescribeInstances" in calls.seen[prepare : calls.index("StopInstances")]
     assert _state(ec2, golden) == "running"
 
 
