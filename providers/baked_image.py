@@ -36,6 +36,7 @@ from providers.aws.bake.baked_image import (
 from providers.aws.bake.preflight import PreflightRequest, preflight_bake
 from providers.aws.bake.reachability import aws_call_errors, aws_problem, first_read
 from providers.aws.clients import Clients, default_region
+from providers.aws.concurrent_reads import read_all
 from providers.aws.errors import InvalidInputError
 from providers.aws.rules import validation
 from providers.aws.rules.bake_plan import (
@@ -267,21 +268,23 @@ class BakedImageProvider(ResourceProvider):
             instance = first_read(
                 reads, lambda client: find_instance(client, inputs["instance_id"])
             )
-            problems = check_bake(ec2, _request(inputs), instance=instance)
-            if problems:
-                return problems
-            report = preflight_bake(
-                ec2,
-                reads.autoscaling,
-                PreflightRequest(
-                    instance_id=inputs["instance_id"],
-                    bake_id=str(bake_id_of(inputs)),
-                    consistency=consistency_of(inputs),
-                    allow_instance_store_loss=bool(inputs.get("allow_instance_store_loss")),
-                ),
-                instance=instance,
+            if instance is None:
+                return check_bake(ec2, _request(inputs), instance=None)
+            autoscaling = reads.autoscaling  # built before the reads run at once
+            request = PreflightRequest(
+                instance_id=inputs["instance_id"],
+                bake_id=str(bake_id_of(inputs)),
+                consistency=consistency_of(inputs),
+                allow_instance_store_loss=bool(inputs.get("allow_instance_store_loss")),
             )
-            problems, step_notes = bake_cycle.check_aws(reads, inputs)
+            # The rest at once: the engine checks one resource at a time (docs/bake.md).
+            found, report, (problems, step_notes) = read_all(
+                lambda: check_bake(ec2, _request(inputs), instance=instance),
+                lambda: preflight_bake(ec2, autoscaling, request, instance=instance),
+                lambda: bake_cycle.check_aws(reads, inputs),
+            )
+            if found:
+                return found
         except aws_call_errors() as exc:
             return [aws_problem(exc, ec2, inputs.get("endpoint_url"))]
         for note in report.notes:

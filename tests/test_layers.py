@@ -2,7 +2,7 @@
 
 | layer | may import |
 |---|---|
-| ``providers/aws`` shared (errors, tags, clients, waits) | stdlib, boto3/botocore, each other |
+| ``providers/aws`` shared (errors, tags, clients, waits, concurrent_reads) | stdlib, boto3/botocore, each other |
 | ``providers/aws/rules`` | stdlib, errors, tags, rules |
 | ``providers/aws/<job>`` | the above, its own folder, a job folder its docstring names |
 | adapters (``providers/*.py``) | pulumi, workflows, other adapters; no components, no config |
@@ -26,7 +26,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 AWS = ROOT / "providers" / "aws"
-SHARED = {"errors", "tags", "callbacks", "clients", "waits", "wait_table"}
+SHARED = {"errors", "tags", "callbacks", "clients", "concurrent_reads", "waits", "wait_table"}
 JOBS = sorted(p.name for p in AWS.iterdir() if (p / "__init__.py").exists() and p.name != "rules")
 # A job folder may use another only where its docstring says why.
 ALLOWED_JOB_DEPS = {"bake": {"images"}}

@@ -15,10 +15,14 @@ _ROOT = Path(__file__).resolve().parents[2]
 class MotoServer:
     """``python -m tests.moto_ext.server`` in a subprocess; ``url`` once it serves."""
 
-    def __init__(self, latency_scale: float = 0.0, *, stock: bool = False) -> None:
+    def __init__(
+        self, latency_scale: float = 0.0, *, stock: bool = False, round_trip_ms: float = 0.0
+    ) -> None:
         args = [sys.executable, "-m", "tests.moto_ext.server", "--port", "0"]
         if stock:  # moto as released, no extension (LocalStack's EC2)
             args.append("--stock")
+        if round_trip_ms > 0:  # every request delayed as by a network (round_trip.py)
+            args += ["--round-trip-ms", str(round_trip_ms)]
         if latency_scale > 0:
             args += ["--latency-scale", str(latency_scale)]
         env = {**os.environ, "PYTHONPATH": str(_ROOT), "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}

@@ -1,11 +1,13 @@
 """A moto HTTP server with Bakery's moto extensions, for the engine and local runs.
 
     python -m tests.moto_ext.server --port 0 [--latency-scale 0.02] [--stock]
+                                             [--round-trip-ms 50]
 
 prints ``http://127.0.0.1:<port>`` on its first line once it serves, then runs until
 killed. ``--latency-scale`` turns on tests/moto_ext/latency.py with AWS-like
 durations (stop 30 s, start 20 s, snapshots 600 s, image 300 s) times the scale.
 ``--stock`` serves moto as released, with no extension (what LocalStack's EC2 is).
+``--round-trip-ms`` delays every request as a network would (round_trip.py).
 
 The golden instance's cycle runs here too: Run Command, managed nodes and patch states
 (ssm_commands.py; every running instance with an instance profile is a managed node, as
@@ -32,6 +34,7 @@ from tests.moto_ext import (
     instance_refresh,
     instance_status,
     latency,
+    round_trip,
     ssm_commands,
 )
 
@@ -42,9 +45,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency-scale", type=float, default=0.0)
     parser.add_argument("--stock", action="store_true", help="no extension: moto as released")
+    parser.add_argument("--round-trip-ms", type=float, default=0.0)
     args = parser.parse_args()
 
     extensions = contextlib.ExitStack()
+    if args.round_trip_ms > 0:
+        extensions.enter_context(round_trip.installed(args.round_trip_ms / 1000))
     if args.stock:
         _serve(args.host, args.port)
         return

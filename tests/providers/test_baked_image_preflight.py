@@ -3,6 +3,8 @@ unreachable or refused AWS fails fast; ``allow_instance_store_loss`` upgrades cl
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -42,6 +44,39 @@ def _instance_store_instance(ec2: Any) -> str:
             BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8}}],
         )["Instances"][0]["InstanceId"]
     )
+
+
+def test_check_makes_its_reads_after_the_instance_at_once(
+    ec2: Any, golden: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The engine checks one resource at a time: one round trip for these, not six.
+    together = Counter(
+        DescribeImages=2,  # of the bake id (to adopt) and of the name (taken?)
+        DescribeAutoScalingInstances=1,
+        DescribeInstanceTypes=1,
+        DescribeInstanceAttribute=1,
+        DescribeSnapshots=1,
+    )
+    met = threading.Barrier(together.total(), timeout=10)  # broken if they come one by one
+    expected, counting = together.copy(), threading.Lock()
+
+    def meet(model: Any, **_: Any) -> None:
+        with counting:
+            awaited = expected[model.name] > 0
+            expected[model.name] -= awaited
+        if awaited:
+            met.wait()
+
+    def attached(client: Any) -> Any:
+        client.meta.events.register("before-call.*", meet)
+        return client
+
+    wrap_clients(monkeypatch, attached)
+
+    result = BakedImageProvider().check({}, _news(golden))
+
+    assert not result.failures, result.failures
+    assert expected.total() == 0
 
 
 def test_check_instance_store_with_stop_fails_on_consistency_reading_only(

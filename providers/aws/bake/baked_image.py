@@ -60,7 +60,7 @@ def check_bake(
         instance: the instance as ``find_instance`` read it (None: the region has none of
             that id); check reads it once for this and ``preflight_bake``.
 
-    AWS calls: DescribeImages.
+    AWS calls: DescribeImages (by bake id and by name, at once).
     """
     problems: list[InvalidInputError] = []
     try:
@@ -70,7 +70,7 @@ def check_bake(
     except InvalidInputError as exc:
         problems.append(exc)
     try:
-        own_image(ec2, req)
+        own_image(ec2, req, reads_at_once=True)
     except ImageNameTakenError as exc:
         problems.append(exc)
     return problems

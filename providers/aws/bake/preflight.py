@@ -45,7 +45,7 @@ running (or starting) instance; a stopped instance is imaged as it is.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,6 +54,7 @@ from providers.aws import tags
 from providers.aws.bake.instance_hold import Note, note_of
 from providers.aws.bake.source_instance import describe_instance
 from providers.aws.callbacks import Log, Now
+from providers.aws.concurrent_reads import read_all
 from providers.aws.errors import (
     InstanceHazardError,
     InstanceHeldError,
@@ -148,8 +149,34 @@ def _volume_ids(instance: Mapping[str, Any]) -> list[str]:
     return [m["Ebs"]["VolumeId"] for m in instance.get("BlockDeviceMappings", []) if "Ebs" in m]
 
 
+@dataclass(frozen=True)
+class _StopFacts:
+    """What AWS says about the instance that decides whether a stop is safe."""
+
+    group: tuple[str, str] | None  # its Auto Scaling group and lifecycle state
+    storage_gb: int | None  # its type's instance-store GB (None: it has none)
+    stop_protected: bool
+
+
+def _read_stop_facts(
+    ec2: Any, autoscaling: Any, instance: Mapping[str, Any]
+) -> Callable[[], _StopFacts]:
+    """The three reads behind ``_StopFacts``, made at once (``concurrent_reads``)."""
+    itype = str(instance.get("InstanceType", ""))
+
+    def read() -> _StopFacts:
+        group, storage_gb, protected = read_all(
+            lambda: _group_of(autoscaling, instance),
+            lambda: _instance_storage(ec2, itype) if itype else None,
+            lambda: _stop_protected(ec2, str(instance["InstanceId"])),
+        )
+        return _StopFacts(group, storage_gb, protected)
+
+    return read
+
+
 def _stop_hazards(
-    ec2: Any, autoscaling: Any, req: PreflightRequest, instance: Mapping[str, Any]
+    req: PreflightRequest, instance: Mapping[str, Any], facts: _StopFacts
 ) -> list[InvalidInputError]:
     """What a StopInstances of this instance would break; one problem each."""
     iid = req.instance_id
@@ -159,9 +186,8 @@ def _stop_hazards(
     def refuse(fix: str) -> None:
         problems.append(InstanceHazardError("consistency", "stop", fix))
 
-    member = _group_of(autoscaling, instance)
-    if member is not None:
-        group, state = member
+    if facts.group is not None:
+        group, state = facts.group
         refuse(
             f"{iid} is in Auto Scaling group {group!r} ({state}), which marks a stopped "
             "member unhealthy and replaces it mid-bake; detach it "
@@ -171,14 +197,13 @@ def _stop_hazards(
             f"--instance-ids {iid} --should-decrement-desired-capacity`), or use "
             "consistency 'reboot' or 'live'"
         )
-    storage_gb = _instance_storage(ec2, itype) if itype else None
-    if storage_gb is not None and not req.allow_instance_store_loss:
+    if facts.storage_gb is not None and not req.allow_instance_store_loss:
         refuse(
-            f"{iid} ({itype}) has {storage_gb} GB of instance-store volumes, which a stop "
-            "erases; use consistency 'reboot' (keeps instance-store data), or set "
+            f"{iid} ({itype}) has {facts.storage_gb} GB of instance-store volumes, which a "
+            "stop erases; use consistency 'reboot' (keeps instance-store data), or set "
             "allow_instance_store_loss: true if that data may go"
         )
-    if _stop_protected(ec2, iid):
+    if facts.stop_protected:
         refuse(
             f"{iid} has stop protection (DisableApiStop), so StopInstances is refused; use "
             "consistency 'reboot' or 'live', or turn it off with `aws ec2 "
@@ -230,7 +255,7 @@ def preflight_bake(
     """Every hazard of baking ``req.instance_id`` as asked, found without changing anything.
 
     AWS calls (all read-only): DescribeInstances (unless ``instance`` is the description
-    check already read); when the bake would stop the instance,
+    check already read); then at once: when the bake would stop the instance,
     DescribeAutoScalingInstances, DescribeInstanceTypes, DescribeInstanceAttribute
     (disableApiStop); DescribeSnapshots (pending, of its volumes).
 
@@ -262,8 +287,13 @@ def preflight_bake(
             f"{req.instance_id} has hibernation enabled: AWS warns that instances from an "
             "image of it may not be reachable; test the image before you roll it out"
         )
-    if req.consistency == "stop" and state in _WILL_STOP_STATES:
-        problems += _stop_hazards(ec2, autoscaling, req, instance)
+    will_stop = req.consistency == "stop" and state in _WILL_STOP_STATES
+    facts, pending = read_all(
+        _read_stop_facts(ec2, autoscaling, instance) if will_stop else lambda: None,
+        lambda: _pending_snapshots(ec2, _volume_ids(instance)),
+    )
+    if facts is not None:
+        problems += _stop_hazards(req, instance, facts)
     note = note_of(tags.to_dict(instance.get("Tags")))
     if note is not None and note.bake_id != req.bake_id:
         said, refused = _hold_finding(req.instance_id, note, now())
@@ -271,7 +301,6 @@ def preflight_bake(
             problems.append(InstanceHeldError("instance_id", req.instance_id, said))
         else:
             notes.append(said)
-    pending = _pending_snapshots(ec2, _volume_ids(instance))
     if pending:
         ids = ", ".join(sorted(s["SnapshotId"] for s in pending))
         before = "stopping it" if req.consistency == "stop" else "imaging it"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from providers.aws import tags
+from providers.aws.concurrent_reads import read_all
 from providers.aws.errors import ImageNameTakenError
 from providers.aws.images.amis import (
     describe_image,
@@ -115,18 +116,38 @@ def describe_baked_image(ec2: Any, image_id: str) -> BakedImageInfo | None:
     return image_info(ec2, image) if image else None
 
 
-def own_image(ec2: Any, req: BakeRequest) -> dict[str, Any] | None:
+def own_image(ec2: Any, req: BakeRequest, *, reads_at_once: bool = False) -> dict[str, Any] | None:
     """An image of this bake id (adopt it), checking the name is not someone else's.
+
+    The bake reads the name only when there is nothing to adopt; check
+    (``reads_at_once``) reads both at once, one round trip instead of two, since the
+    engine checks one resource at a time (providers/aws/concurrent_reads.py).
+
+    AWS calls: DescribeImages (by bake id), DescribeImages (by name).
 
     Raises:
         ImageNameTakenError: the name belongs to an image of another bake.
     """
-    mine = [
-        i for i in find_images(ec2, tags.BAKE_ID, req.bake_id) if i.get("State") != "deregistered"
-    ]
+    if reads_at_once:
+        found, named = read_all(
+            lambda: find_images(ec2, tags.BAKE_ID, req.bake_id),
+            lambda: find_image_by_name(ec2, req.name),
+        )
+        return _adopted_or_name_free(req, found, lambda: named)
+    found = find_images(ec2, tags.BAKE_ID, req.bake_id)
+    return _adopted_or_name_free(req, found, lambda: find_image_by_name(ec2, req.name))
+
+
+def _adopted_or_name_free(
+    req: BakeRequest,
+    of_bake: list[dict[str, Any]],
+    named: Callable[[], dict[str, Any] | None],
+) -> dict[str, Any] | None:
+    """The newest live image of the bake id; else None once the name is free."""
+    mine = [i for i in of_bake if i.get("State") != "deregistered"]
     if mine:
         return max(mine, key=lambda i: i.get("CreationDate", ""))
-    named = find_image_by_name(ec2, req.name)
-    if named is not None:
-        raise ImageNameTakenError(req.name, named["ImageId"])
+    holder = named()
+    if holder is not None:
+        raise ImageNameTakenError(req.name, holder["ImageId"])
     return None
