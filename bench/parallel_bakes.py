@@ -15,7 +15,7 @@ to N = 1 of the same mode. From the engine's event log (``--event-log``): the mo
 in flight at once, and the longest single bake (a bake's waits poll with jittered
 backoff, so the slowest of 16 bakes is slower than a typical one even with no queueing).
 
-    python -m bench.parallel_bakes [--counts 1,4,8,16] [--latency-scale 0.02]
+    python -m bench.parallel_bakes [--counts 1,4,8,16] [--latency-scale 0.02] [--round-trip-ms 50]
 
 About 9 minutes on 2 cores at the defaults (the shared host's 4 waves at N = 16 alone
 take over 2); ``--counts 1,16`` or ``--latency-scale 0.01`` halve it, the latter with
@@ -178,6 +178,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--counts", default="1,4,8,16")
     parser.add_argument("--latency-scale", type=float, default=0.02)
+    parser.add_argument("--round-trip-ms", type=float, default=0.0)  # a network's (round_trip.py)
     parser.add_argument("--modes", default="shared,per-resource")
     args = parser.parse_args()
     counts = [int(n) for n in args.counts.split(",")]
@@ -191,7 +192,8 @@ def main() -> None:
     print(
         f"simulated latency x{args.latency_scale}: stop {lat.stop_s:.1f}s, start "
         f"{lat.start_s:.1f}s, snapshots {lat.snapshot_s:.1f}s, image {lat.image_s:.1f}s; "
-        f"{len(os.sched_getaffinity(0))} CPUs (engine default --parallel {default_parallel})"
+        f"{len(os.sched_getaffinity(0))} CPUs (engine default --parallel {default_parallel}); "
+        f"{args.round_trip_ms:.0f} ms a request round trip"
     )
     print(
         "pulumi up --yes --skip-preview --parallel 64; wall s (ratio to N=1) "
@@ -201,7 +203,7 @@ def main() -> None:
     started = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="bakery-bench-") as tmp,
-        MotoServer(latency_scale=args.latency_scale) as moto,
+        MotoServer(latency_scale=args.latency_scale, round_trip_ms=args.round_trip_ms) as moto,
     ):
         root = Path(tmp)
         ws = Workspace(
