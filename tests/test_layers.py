@@ -2,7 +2,7 @@
 
 | layer | may import |
 |---|---|
-| ``providers/aws`` shared (errors, tags, clients, waits, concurrent_reads) | stdlib, boto3/botocore, each other |
+| ``providers/aws`` shared (errors, tags, clients, waits, ...) | stdlib, botocore, each other |
 | ``providers/aws/rules`` | stdlib, errors, tags, rules |
 | ``providers/aws/<job>`` | the above, its own folder, a job folder its docstring names |
 | adapters (``providers/*.py``) | pulumi, workflows, other adapters; no components, no config |
