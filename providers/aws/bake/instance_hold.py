@@ -64,7 +64,7 @@ def note_of(instance_tags: dict[str, str]) -> Note | None:
 
 def read_note(ec2: Any, instance_id: str) -> Note | None:
     """The instance's stop note now (DescribeInstances)."""
-    return note_of(tags.to_dict(describe_instance(ec2, instance_id).get("Tags")))
+    return _read_held(ec2, instance_id)[0]
 
 
 def _read_held(ec2: Any, instance_id: str) -> tuple[Note | None, str]:

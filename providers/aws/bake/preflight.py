@@ -45,7 +45,7 @@ running (or starting) instance; a stopped instance is imaged as it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -158,21 +158,15 @@ class _StopFacts:
     stop_protected: bool
 
 
-def _read_stop_facts(
-    ec2: Any, autoscaling: Any, instance: Mapping[str, Any]
-) -> Callable[[], _StopFacts]:
+def _read_stop_facts(ec2: Any, autoscaling: Any, instance: Mapping[str, Any]) -> _StopFacts:
     """The three reads behind ``_StopFacts``, made at once (``concurrent_reads``)."""
     itype = str(instance.get("InstanceType", ""))
-
-    def read() -> _StopFacts:
-        group, storage_gb, protected = read_all(
-            lambda: _group_of(autoscaling, instance),
-            lambda: _instance_storage(ec2, itype) if itype else None,
-            lambda: _stop_protected(ec2, str(instance["InstanceId"])),
-        )
-        return _StopFacts(group, storage_gb, protected)
-
-    return read
+    group, storage_gb, protected = read_all(
+        lambda: _group_of(autoscaling, instance),
+        lambda: _instance_storage(ec2, itype) if itype else None,
+        lambda: _stop_protected(ec2, str(instance["InstanceId"])),
+    )
+    return _StopFacts(group, storage_gb, protected)
 
 
 def _stop_hazards(
@@ -289,7 +283,7 @@ def preflight_bake(
         )
     will_stop = req.consistency == "stop" and state in _WILL_STOP_STATES
     facts, pending = read_all(
-        _read_stop_facts(ec2, autoscaling, instance) if will_stop else lambda: None,
+        lambda: _read_stop_facts(ec2, autoscaling, instance) if will_stop else None,
         lambda: _pending_snapshots(ec2, _volume_ids(instance)),
     )
     if facts is not None:
