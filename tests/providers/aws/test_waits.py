@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -127,20 +129,18 @@ NEAR = WaitSpec(
 )
 
 
-def _stop_looks(clock: FakeClock, ends_after_s: float, under_way_s: float | None) -> list[float]:
-    """When (seconds into the wait) a ``NEAR`` wait looks at a stop that ends then."""
+def _looks(clock: FakeClock, spec: WaitSpec, ends_after_s: float, **wait: Any) -> list[float]:
+    """When (seconds into the wait, to 0.01 s) a ``spec`` wait looks at work that ends
+    ``ends_after_s`` in; ``wait``: more of ``wait_until``'s arguments."""
     start, looks = clock.now, list[float]()
     probe = _ends_at(clock, start + ends_after_s, looks)
-    wait_until(
-        probe,
-        NEAR,
-        resource="i",
-        goal="stopped",
-        clock=clock,
-        sleep=clock.sleep,
-        under_way_s=under_way_s,
-    )
+    wait_until(probe, spec, resource="r", goal="done", clock=clock, sleep=clock.sleep, **wait)
     return [round(t - start, 2) for t in looks]
+
+
+def _stop_looks(clock: FakeClock, ends_after_s: float, under_way_s: float | None) -> list[float]:
+    """When a ``NEAR`` wait looks at a stop that ends ``ends_after_s`` in."""
+    return _looks(clock, NEAR, ends_after_s, under_way_s=under_way_s)
 
 
 def test_wait_until_near_looks_resume_where_the_last_transition_was_under_way(
@@ -165,7 +165,6 @@ def test_wait_until_elapsed_share_stretches_the_backoff_of_a_long_wait(
     fake_clock: FakeClock,
 ) -> None:
     origin = fake_clock.now - 600.0  # the work began 10 minutes before this wait
-    start, looks = fake_clock.now, list[float]()
     spec = WaitSpec(
         3600.0,
         first_delay_s=20.0,
@@ -175,15 +174,7 @@ def test_wait_until_elapsed_share_stretches_the_backoff_of_a_long_wait(
         elapsed_share=0.25,
     )
 
-    wait_until(
-        _ends_at(fake_clock, start + 300.0, looks),
-        spec,
-        resource="image",
-        goal="available",
-        clock=fake_clock,
-        sleep=fake_clock.sleep,
-        origin=origin,
-    )
+    looks = _looks(fake_clock, spec, 300.0, origin=origin)
 
     # a quarter of the time so far each (150 s, then 187.5 s): not 20, 40, 80, 120, 120
-    assert [round(t - start, 1) for t in looks] == [0.0, 150.0, 337.5]
+    assert looks == [0.0, 150.0, 337.5]
